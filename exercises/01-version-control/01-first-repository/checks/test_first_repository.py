@@ -1,0 +1,152 @@
+"""Checks for `first-repository`: project/ is a repository with a sensible history.
+
+They look at outcomes only. Any number of commits, any branch name and any
+commit messages pass, as long as both files are safely committed.
+"""
+
+import pytest
+
+TRACKED = ["turnout_by_district.sql", "run_turnout.py"]
+
+
+def _project(repo):
+    """The learner's project/ repository; fail in plain words unless it is its own repository."""
+    project = repo("project")
+    assert project.path.is_dir(), (
+        "The project/ folder is missing. `uv run flowcamp reset first-repository` "
+        "brings the exercise back (your files are backed up first)."
+    )
+    if not project.is_repo():
+        top = project.git("rev-parse", "--show-toplevel", check=False).strip()
+        if top:
+            raise AssertionError(
+                f"project/ is not its own repository: git is using the repository at "
+                f"{top}. cd into project/ and run `git init` there. Check with "
+                f"`git rev-parse --show-toplevel`: it must print a path that ends in project."
+            )
+        raise AssertionError(
+            "project/ is not a git repository yet. Open a terminal, cd into the "
+            "project folder, and run `git init` there."
+        )
+    return project
+
+
+def _staged(lines):
+    return [line[3:] for line in lines if line[:1] not in (" ", "?")]
+
+
+def _with_commits(repo):
+    """The project repository and its commits (newest first); fail unless there is one."""
+    project = _project(repo)
+    commits = project.commits()
+    staged = _staged(project.status())
+    assert commits or not staged, (
+        f"You staged {', '.join(staged)} but have not committed yet. Run "
+        f"`git commit -m \"a short message\"` inside project/ to save them."
+    )
+    assert commits, (
+        "project/ has no commits yet. Stage a file with `git add <file>`, then "
+        "save it with `git commit -m \"a short message\"`."
+    )
+    return project, commits
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal, not counting Windows line endings (git may convert them)."""
+    return a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
+
+
+@pytest.mark.points(1)
+def test_project_is_its_own_repository(repo):
+    """project/ is its own git repository"""
+    _project(repo)
+
+
+@pytest.mark.points(1)
+def test_has_a_commit(repo):
+    """The repository has at least one commit"""
+    _with_commits(repo)
+
+
+@pytest.mark.points(2)
+def test_files_committed_as_they_are(repo):
+    """Both files are committed, as they are now"""
+    project, _ = _with_commits(repo)
+    for name in TRACKED:
+        committed = project.show("HEAD", name)
+        assert committed is not None, (
+            f"{name} is not in your latest commit. Run `git add {name}` and "
+            f"then `git commit -m \"...\"` inside project/."
+        )
+        on_disk = project.path / name
+        assert on_disk.is_file(), (
+            f"{name} is committed but missing from project/. Bring it back with "
+            f"`git restore {name}`."
+        )
+        assert _same_text(committed, on_disk.read_text(encoding="utf-8", errors="replace")), (
+            f"{name} has changed since you last committed it. Run `git add "
+            f"{name}` and `git commit -m \"...\"` again to save the new version."
+        )
+
+
+@pytest.mark.points(1)
+def test_nothing_left_uncommitted(repo):
+    """Nothing is left uncommitted"""
+    project, _ = _with_commits(repo)
+    lines = project.status()
+    staged = _staged(lines)
+    changed = [line[3:] for line in lines if line[1:2] not in (" ", "?")]
+    untracked = [line[3:] for line in lines if line.startswith("??")]
+    assert not staged, (
+        f"These changes are staged but not committed: {', '.join(staged)}. "
+        f"Run `git commit -m \"...\"` to save them."
+    )
+    assert not changed, (
+        f"These files changed since your last commit: {', '.join(changed)}. "
+        f"`git add` them and commit again (or undo the change)."
+    )
+    assert not untracked, (
+        f"git is not tracking these files: {', '.join(untracked)}. Commit them "
+        f"with `git add` and `git commit`, or delete them if you made them by mistake."
+    )
+
+
+@pytest.mark.points(1)
+def test_commits_have_an_author(repo):
+    """Every commit has an author name and email"""
+    _, commits = _with_commits(repo)
+    for c in commits:
+        assert c.author_name.strip() and c.author_email.strip(), (
+            f"Commit {c.sha[:7]} has no author name or email. Set them with "
+            f"`git config user.name \"Your Name\"` and `git config user.email "
+            f"\"you@example.org\"`, then reset the exercise and commit again."
+        )
+
+
+@pytest.mark.points(1)
+def test_history_is_one_line(repo):
+    """History is one straight line from a first commit"""
+    _, commits = _with_commits(repo)
+    for c in commits:
+        assert not c.is_merge, (
+            f"Commit {c.sha[:7]} joins {len(c.parents)} lines of history (a merge). "
+            f"For this exercise keep one straight line: reset the exercise "
+            f"(`uv run flowcamp reset first-repository`) and commit on one branch."
+        )
+    roots = [c.sha[:7] for c in commits if not c.parents]
+    assert len(roots) == 1, (
+        f"History has {len(roots)} first commits ({', '.join(roots)}); it should have "
+        f"exactly one. Reset the exercise and start again with a single `git init`."
+    )
+
+
+@pytest.mark.points(1)
+def test_every_commit_changes_something(repo):
+    """Every commit changes at least one file"""
+    project, commits = _with_commits(repo)
+    for c in commits:
+        assert project.changed_files(c.sha), (
+            f"Commit {c.sha[:7]} (\"{c.subject}\") changes no files. A commit should "
+            f"save a change: `git add` a file before each `git commit`. Reset the "
+            f"exercise (`uv run flowcamp reset first-repository`) and commit again."
+        )

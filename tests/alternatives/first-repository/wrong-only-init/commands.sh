@@ -1,0 +1,3 @@
+# Made the repository, but never committed anything.
+cd project
+git init
