@@ -1,0 +1,339 @@
+"""The learner's workspace: their own copy of the exercises, a git repository of its own.
+
+Layout::
+
+    workspace/
+        .git/                   the learner's own history
+        .gitignore              managed block: flowcamp's files, the warehouse, nested exercise repositories
+        .flowcamp/              flowcamp's state (git-ignored)
+            workspace.json      seed and version
+            progress.json       status and hints shown, per exercise
+            backups/            copies kept by `flowcamp reset`
+            heldout/            the held-out warehouse that checks use
+            prefect/            PREFECT_HOME of the local Prefect server
+        warehouse.duckdb        the sample warehouse the learner explores
+        NN-module/NN-topic/     one folder per exercise
+
+A course update only ever adds exercise folders that are not there yet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flowcamp.course import Course, Exercise
+
+STATE_DIR = ".flowcamp"
+WAREHOUSE_FILE = "warehouse.duckdb"
+GITIGNORE_BEGIN = "# >>> flowcamp (managed: edit outside this block)"
+GITIGNORE_END = "# <<< flowcamp"
+WORKSPACE_VERSION = 1
+
+
+class WorkspaceError(Exception):
+    """A problem with the learner's workspace, explained in plain words."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=check)
+
+
+def git_available() -> bool:
+    return shutil.which("git") is not None
+
+
+@dataclass
+class InitReport:
+    created: bool
+    added: list[Exercise]
+
+
+class Workspace:
+    def __init__(self, root: Path, course: Course):
+        self.root = Path(root).resolve()
+        self.course = course
+
+    # ----------------------------------------------------------------- locating
+    @staticmethod
+    def default_root(course: Course) -> Path:
+        return course.root / "workspace"
+
+    @classmethod
+    def locate(cls, course: Course, explicit: str | Path | None = None) -> "Workspace":
+        """--workspace, else $FLOWCAMP_WORKSPACE, else a workspace above the current folder, else ./workspace."""
+        if explicit:
+            return cls(Path(explicit).expanduser(), course)
+        env = os.environ.get("FLOWCAMP_WORKSPACE")
+        if env:
+            return cls(Path(env).expanduser(), course)
+        here = Path.cwd().resolve()
+        for cand in [here, *here.parents]:
+            if (cand / STATE_DIR / "workspace.json").is_file():
+                return cls(cand, course)
+        return cls(cls.default_root(course), course)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def exists(self) -> bool:
+        return (self.state_dir / "workspace.json").is_file()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / WAREHOUSE_FILE
+
+    def exercise_dir(self, ex: Exercise) -> Path:
+        return self.root / ex.path
+
+    # ----------------------------------------------------------------- metadata
+    def meta(self) -> dict:
+        try:
+            return json.loads((self.state_dir / "workspace.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    @property
+    def seed(self) -> int:
+        """This workspace's own seed: held-out data and generated repositories differ between learners."""
+        seed = self.meta().get("seed")
+        return int(seed) if isinstance(seed, int) else 7
+
+    @property
+    def heldout_seed(self) -> int:
+        try:
+            from flowcamp.warehouse import LEARNER_SEED
+        except ImportError:  # pragma: no cover - only while the warehouse module is missing
+            LEARNER_SEED = 2026
+        s = self.seed
+        return s + 1 if s == LEARNER_SEED else s
+
+    @property
+    def heldout_warehouse(self) -> Path:
+        return self.state_dir / "heldout" / f"warehouse-{self.heldout_seed}.duckdb"
+
+    # ----------------------------------------------------------------- progress
+    @property
+    def progress_file(self) -> Path:
+        return self.state_dir / "progress.json"
+
+    def progress(self) -> dict:
+        try:
+            data = json.loads(self.progress_file.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    def _save_progress(self, data: dict) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.progress_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.progress_file)
+
+    def record(self, ex: Exercise, **fields) -> None:
+        data = self.progress()
+        entry = data.setdefault("exercises", {}).setdefault(ex.id, {})
+        entry.update(fields)
+        self._save_progress(data)
+
+    def entry(self, ex: Exercise) -> dict:
+        return self.progress().get("exercises", {}).get(ex.id, {})
+
+    def record_result(self, ex: Exercise, status: str, score: float, max_score: float) -> None:
+        entry = self.entry(ex)
+        fields = {"last_status": status, "last_checked": _now(), "last_score": score, "max_score": max_score,
+                  "checks": entry.get("checks", 0) + 1}
+        if status == "pass":
+            fields["passed"] = True
+            fields.setdefault("passed_at", entry.get("passed_at") or _now())
+        self.record(ex, **fields)
+
+    def status(self, ex: Exercise) -> str:
+        """todo / started / done. `done` means it passed once; later edits don't take it away."""
+        entry = self.entry(ex)
+        if entry.get("passed"):
+            return "done"
+        if entry.get("checks") or entry.get("hints_shown") or self._modified(ex):
+            return "started"
+        return "todo"
+
+    def _modified(self, ex: Exercise) -> bool:
+        d = self.exercise_dir(ex)
+        for f in ex.files:
+            src, dst = ex.source_dir / f, d / f
+            if not dst.exists() or not src.exists():
+                continue
+            try:
+                if src.read_bytes() != dst.read_bytes():
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def current(self) -> Exercise | None:
+        """The first exercise not done yet, in course order."""
+        for ex in self.course.exercises:
+            if self.status(ex) != "done" and self.exercise_dir(ex).exists():
+                return ex
+        return None
+
+    # ----------------------------------------------------------------- creating
+    def init(self, seed: int | None = None) -> InitReport:
+        """Create the workspace, or bring in exercises that are new since it was made. Never touches existing work."""
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"{self.root} is a file, not a folder. Choose another place for your workspace.")
+        if self.root.exists() and not self.exists and any(self.root.iterdir()):
+            raise WorkspaceError(
+                f"{self.root} already has files in it and is not a flowcamp workspace. "
+                "Choose an empty or new folder, e.g. `flowcamp init ./workspace`."
+            )
+        if not git_available():
+            raise WorkspaceError(
+                "git is not installed (or not on your PATH). Install it first: see the Setup page of the course."
+            )
+        created = not self.exists
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if created:
+            meta = {"version": WORKSPACE_VERSION, "seed": seed if seed is not None else random.randint(1000, 999_999),
+                    "created": _now(), "course": str(self.course.root)}
+            (self.state_dir / "workspace.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        added = []
+        for ex in self.course.exercises:
+            if not self.exercise_dir(ex).exists():
+                self._copy_starter(ex)
+                added.append(ex)
+        self._write_gitignore()
+        if not (self.root / "README.md").exists():
+            (self.root / "README.md").write_text(_WORKSPACE_README, encoding="utf-8")
+        if created or not (self.root / ".git").exists():
+            self._git_init()
+        return InitReport(created=created, added=added)
+
+    def _copy_starter(self, ex: Exercise) -> None:
+        dest = self.exercise_dir(ex)
+        dest.mkdir(parents=True, exist_ok=True)
+        for rel in ex.starter_files():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ex.source_dir / rel, target)
+        if ex.prepare_script:
+            run_prepare(ex, dest, self.seed)
+
+    def _write_gitignore(self) -> None:
+        lines = [GITIGNORE_BEGIN, f"/{STATE_DIR}/", f"/{WAREHOUSE_FILE}", "*.duckdb", "*.duckdb.wal", "*.tmp",
+                 "__pycache__/", ".ipynb_checkpoints/", ".env"]
+        for ex in self.course.exercises:
+            for repo in ex.repos:
+                lines.append(f"/{ex.path}/{repo.strip('/')}/")
+        lines.append(GITIGNORE_END)
+        block = "\n".join(lines) + "\n"
+        path = self.root / ".gitignore"
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        if GITIGNORE_BEGIN in old and GITIGNORE_END in old:
+            before, rest = old.split(GITIGNORE_BEGIN, 1)
+            after = rest.split(GITIGNORE_END, 1)[1].lstrip("\n")
+            new = before + block + after
+        else:
+            new = block + ("\n" + old if old else "")
+        if new != old:
+            path.write_text(new, encoding="utf-8")
+
+    def _git_init(self) -> None:
+        _git(self.root, "init", "-q")
+        _git(self.root, "add", "-A")
+        # One commit so the learner's history starts from the starters. The identity is given for this
+        # commit only: the learner sets their own in the version control lesson.
+        _git(self.root, "-c", "user.name=flowcamp", "-c", "user.email=flowcamp@localhost", "-c",
+             "commit.gpgsign=false", "commit", "-q", "-m", "Start of my flowcamp workspace", check=False)
+
+    # ----------------------------------------------------------------- reset
+    def backup(self, ex: Exercise) -> Path | None:
+        src = self.exercise_dir(ex)
+        if not src.exists():
+            return None
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        dest = self.state_dir / "backups" / ex.id / stamp
+        n = 1
+        while dest.exists():
+            n += 1
+            dest = dest.with_name(f"{stamp}-{n}")
+        shutil.copytree(src, dest, symlinks=True)
+        return dest
+
+    def reset(self, ex: Exercise) -> Path | None:
+        """Restore the starter; the learner's version is copied to a backup first. Returns the backup folder."""
+        backup = self.backup(ex)
+        target = self.exercise_dir(ex)
+        if target.exists():
+            _rmtree(target)
+        self._copy_starter(ex)
+        self.record(ex, passed=False, hints_shown=self.entry(ex).get("hints_shown", 0), last_status=None)
+        return backup
+
+    # ----------------------------------------------------------------- hints
+    def next_hint(self, ex: Exercise) -> tuple[int, str] | None:
+        shown = self.entry(ex).get("hints_shown", 0)
+        if shown >= len(ex.hints):
+            return None
+        self.record(ex, hints_shown=shown + 1)
+        return shown + 1, ex.hints[shown]
+
+
+def run_prepare(ex: Exercise, dest: Path, seed: int) -> None:
+    """Run an exercise's prepare.py (from the course) to build its repository in the learner's folder."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+    code = (
+        "import importlib.util, sys, pathlib\n"
+        "spec = importlib.util.spec_from_file_location('prepare', sys.argv[1])\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "m.prepare(pathlib.Path(sys.argv[2]), int(sys.argv[3]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(ex.prepare_script), str(dest), str(seed)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    if proc.returncode != 0:
+        raise WorkspaceError(f"Setting up exercise {ex.id} failed (a course bug, please report it):\n{proc.stderr[-2000:]}")
+
+
+def _rmtree(path: Path) -> None:
+    def onerror(func, p, _exc):  # read-only files in .git on Windows
+        os.chmod(p, 0o700)
+        func(p)
+
+    for attempt in range(3):
+        try:
+            shutil.rmtree(path, onerror=onerror)
+            return
+        except OSError:
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+
+
+_WORKSPACE_README = """\
+# My flowcamp workspace
+
+This folder is yours. Each exercise is a folder here, like `00-orientation/01-check-loop/`.
+Edit the files it tells you to, save, then check your work from the course folder:
+
+    uv run flowcamp check
+
+Useful commands: `uv run flowcamp` (where am I?), `uv run flowcamp hint`, `uv run flowcamp watch`.
+
+This folder is a git repository of its own: your work has a history you can read and undo.
+`warehouse.duckdb` is the sample warehouse; `uv run flowcamp warehouse` rebuilds it if it is lost.
+"""
