@@ -44,6 +44,13 @@ def preflight(ws: Workspace, ex: Exercise) -> Result | None:
         if p.suffix == ".py":
             try:
                 source = p.read_bytes()
+                try:
+                    source.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    line = source[: e.start].count(b"\n") + 1
+                    return Result(ex.id, "error",
+                                  f"{name} is not saved as UTF-8 text (a strange character on line {line}). "
+                                  "In your editor, choose 'Save with encoding' > UTF-8, then check again.")
                 compile(source, str(p), "exec")
             except SyntaxError as e:
                 line = (e.text or "").rstrip()

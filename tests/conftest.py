@@ -1,0 +1,69 @@
+"""Shared fixtures: the course, throwaway workspaces, one Prefect server for the whole run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from flowcamp.course import Course
+from flowcamp.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_global_git(tmp_path_factory):
+    """Tests run as on a new learner's machine: no global or system git configuration."""
+    from flowcamp.dev import no_global_git_env
+
+    env = no_global_git_env(tmp_path_factory.mktemp("gitconfig"))
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return Course(ROOT)
+
+
+@pytest.fixture(scope="session")
+def golden_course() -> Course:
+    return Course(GOLDEN / "course")
+
+
+@pytest.fixture
+def make_workspace(tmp_path):
+    def make(c: Course, seed: int = 4242, name: str = "ws") -> Workspace:
+        ws = Workspace(tmp_path / name, c)
+        ws.init(seed=seed)
+        return ws
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_workspace(course, tmp_path_factory) -> Workspace:
+    """One workspace for the curriculum tests (its held-out warehouse and nbgrader gradebooks are built once)."""
+    ws = Workspace(tmp_path_factory.mktemp("curriculum") / "ws", course)
+    ws.init(seed=4242)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def prefect_server(shared_workspace):
+    """One local Prefect server for every test that needs it; stopped at the end of the run."""
+    from flowcamp import server
+
+    url = server.start(shared_workspace)
+    yield url
+    server.stop(shared_workspace)

@@ -1,0 +1,3 @@
+import operator
+
+add = operator.add

@@ -1,0 +1,4 @@
+import pandsa
+
+def add(a, b):
+    return a + b
