@@ -4,41 +4,58 @@ They look at outcomes only. Any number of commits, any branch name and any
 commit messages pass, as long as both files are safely committed.
 """
 
+from pathlib import Path
+
 import pytest
 
 TRACKED = ["turnout_by_district.sql", "run_turnout.py"]
 
 
-def _project(repo):
-    """The learner's project/ repository; fail in plain words unless it is its own repository."""
+def _project(repo, first: bool = False):
+    """The learner's project/ repository; fail in plain words unless it is its own repository.
+
+    Only the first check explains the problem in full; the others point back at it,
+    so the learner reads one message, not seven copies of it.
+    """
     project = repo("project")
     assert project.path.is_dir(), (
         "The project/ folder is missing. `uv run flowcamp reset first-repository` "
         "brings the exercise back (your files are backed up first)."
     )
-    if not project.is_repo():
-        top = project.git("rev-parse", "--show-toplevel", check=False).strip()
-        if top:
-            raise AssertionError(
-                f"project/ is not its own repository: git is using the repository at "
-                f"{top}. cd into project/ and run `git init` there. Check with "
-                f"`git rev-parse --show-toplevel`: it must print a path that ends in project."
-            )
+    if project.is_repo():
+        return project
+    assert first, "Waiting for the first check: project/ must be a git repository of its own."
+    top = project.git("rev-parse", "--show-toplevel", check=False).strip()
+    top_path = Path(top).resolve() if top else None
+    if top_path == project.path.parent:
         raise AssertionError(
-            "project/ is not a git repository yet. Open a terminal, cd into the "
-            "project folder, and run `git init` there."
+            f"You ran `git init` one folder too high, in {top_path.name}/, so git treats "
+            f"project/ as an ordinary folder inside that repository. Reset the exercise "
+            f"(`uv run flowcamp reset first-repository`), open a new terminal in "
+            f"project/ and run `git init` there."
         )
-    return project
+    if top_path is not None and not (top_path / ".flowcamp").is_dir():
+        raise AssertionError(
+            f"project/ is inside the repository at {top}, not a repository of its own. "
+            f"cd into project/ and run `git init` there. Check with "
+            f"`git rev-parse --show-toplevel`: it must print a path that ends in project."
+        )
+    raise AssertionError(
+        "project/ is not a git repository yet. Open a terminal in the project "
+        "folder and run `git init` there. Then `git rev-parse --show-toplevel` "
+        "must print a path that ends in project."
+    )
 
 
 def _staged(lines):
     return [line[3:] for line in lines if line[:1] not in (" ", "?")]
 
 
-def _with_commits(repo):
+def _with_commits(repo, first: bool = False):
     """The project repository and its commits (newest first); fail unless there is one."""
     project = _project(repo)
     commits = project.commits()
+    assert commits or first, "Waiting for the second check: project/ needs a commit first."
     staged = _staged(project.status())
     assert commits or not staged, (
         f"You staged {', '.join(staged)} but have not committed yet. Run "
@@ -59,13 +76,13 @@ def _same_text(a: str, b: str) -> bool:
 @pytest.mark.points(1)
 def test_project_is_its_own_repository(repo):
     """project/ is its own git repository"""
-    _project(repo)
+    _project(repo, first=True)
 
 
 @pytest.mark.points(1)
 def test_has_a_commit(repo):
     """The repository has at least one commit"""
-    _with_commits(repo)
+    _with_commits(repo, first=True)
 
 
 @pytest.mark.points(2)
