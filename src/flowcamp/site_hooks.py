@@ -296,7 +296,9 @@ def exercise_page(ex: Exercise, files: Files, docs_dir: Path) -> str:
     files_to_edit = ex.meta.get("files") or []
     if isinstance(files_to_edit, str):
         files_to_edit = [files_to_edit]
-    files_md = ", ".join(f"`{f}`" for f in files_to_edit) or "none"
+    files_md = ", ".join(f"`{f}`" for f in files_to_edit)
+    if not files_md:
+        files_md = "none: you work with git commands" if ex.kind == "git" else "none"
     time_limit = ex.meta.get("time_limit")
     kind_md = KIND_WORDS.get(ex.kind, ex.kind)
     parts = [
