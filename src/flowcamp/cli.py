@@ -103,16 +103,14 @@ def find(ws: Workspace, key: Optional[str]) -> Exercise:
 
 
 def lesson_ref(ex: Exercise) -> str:
-    try:
-        return os.path.relpath(ex.lesson_file, Path.cwd())
-    except ValueError:
-        return str(ex.lesson_file)
+    return rel(ex.lesson_file)
 
 
 def rel(path: Path) -> str:
+    """A path as short as possible from where the learner stands (absolute if that folder is gone)."""
     try:
         return os.path.relpath(path, Path.cwd())
-    except ValueError:
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -264,8 +262,13 @@ def _next_step(ws: Workspace, ex: Exercise, result: Result) -> None:
                           f"Instructions: {rel(ws.exercise_dir(nxt) / 'README.md')}")
         console.print(f"[dim]The reference solution is now open to you: `uv run flowcamp solution {ex.id}`[/]")
     else:
-        files = ", ".join(rel(ws.exercise_dir(ex) / f) for f in ex.files) or rel(ws.exercise_dir(ex))
-        console.print(f"Next step: change {files}, save, and run [bold]uv run flowcamp check {ex.id}[/] again. "
+        if ex.kind == "git":
+            where = ", ".join(rel(ws.exercise_dir(ex) / r) + "/" for r in ex.repos) or rel(ws.exercise_dir(ex))
+            todo = f"work with git in {where}"
+        else:
+            files = ", ".join(rel(ws.exercise_dir(ex) / f) for f in ex.files) or rel(ws.exercise_dir(ex))
+            todo = f"change {files}, save,"
+        console.print(f"Next step: {todo} and run [bold]uv run flowcamp check {ex.id}[/] again. "
                       f"Stuck? [bold]uv run flowcamp hint {ex.id}[/]")
 
 

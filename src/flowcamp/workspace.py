@@ -280,7 +280,12 @@ class Workspace:
         backup = self.backup(ex)
         target = self.exercise_dir(ex)
         if target.exists():
-            _rmtree(target)
+            # Empty the folder rather than delete it: a terminal open inside it stays usable.
+            for child in list(target.iterdir()):
+                if child.is_dir() and not child.is_symlink():
+                    _rmtree(child)
+                else:
+                    child.unlink()
         self._copy_starter(ex)
         self.record(ex, passed=False, hints_shown=self.entry(ex).get("hints_shown", 0), last_status=None)
         return backup
