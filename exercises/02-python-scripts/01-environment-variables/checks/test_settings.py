@@ -67,6 +67,11 @@ def _expect_missing_error(learner, mod, fn, args, situation):
                 f"script at once: raise MissingSettingError(...) instead of returning. "
                 "(os.getenv and os.environ.get give None when a variable is not set: check for that.)"
             )
+        if value == "":
+            raise AssertionError(
+                f"When {situation}, `{fname}({shown})` returned '' (an empty string). An empty setting is "
+                "as useless as a missing one: check for it too, and raise MissingSettingError."
+            )
         raise AssertionError(
             f"When {situation}, `{fname}({shown})` returned {value!r} instead of raising "
             "MissingSettingError. Check for this case and raise the error."

@@ -1,0 +1,95 @@
+"""Checks for exercise check-loop: first_query.py counts voter records per congressional district."""
+
+import duckdb
+import pytest
+
+FILE = "first_query.py"
+
+
+def _expected(warehouse):
+    """The right answer, worked out from the held-out warehouse with the check's own SQL."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT congressional_district, count(*) FROM voterfile.people GROUP BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
+def _learner_rows(learner, warehouse):
+    """Run the learner's run() on the held-out warehouse; return a list of (district, count) pairs."""
+    mod = learner.load(FILE)
+    run = learner.get(mod, "run")
+    result = learner.call(run, str(warehouse))
+    if result is None:
+        raise AssertionError(
+            f"run() in {FILE} gave back nothing (None). Keep the line "
+            "`return con.execute(QUERY).fetchall()` at the end of run()."
+        )
+    try:
+        rows = [tuple(row) for row in result]
+    except TypeError:
+        raise AssertionError(
+            f"run() in {FILE} gave back {type(result).__name__}, not a list of rows. "
+            "Keep the line `return con.execute(QUERY).fetchall()` at the end of run()."
+        ) from None
+    for row in rows:
+        if len(row) != 2:
+            raise AssertionError(
+                f"Each row should have 2 values, the district and the count, but one row is {row!r}. "
+                "SELECT exactly two columns: congressional_district and COUNT(*)."
+            )
+    return rows
+
+
+@pytest.mark.points(2)
+def test_one_row_per_district(learner, warehouse):
+    """Every district appears exactly once"""
+    rows = _learner_rows(learner, warehouse)
+    expected = _expected(warehouse)
+    districts = [district for district, _ in rows]
+    repeated = sorted({d for d in districts if districts.count(d) > 1}, key=str)
+    assert not repeated, (
+        f"Some districts appear more than once: {', '.join(map(str, repeated))}. "
+        "Keep `GROUP BY congressional_district`, so you get one row per district."
+    )
+    unknown = [d for d in districts if d not in expected]
+    assert not unknown, (
+        f"The first column should hold districts like 'PA-01', but it has {unknown[0]!r}. "
+        "Put congressional_district first in the SELECT, and the count second."
+    )
+    missing = sorted(set(expected) - set(districts), key=str)
+    assert not missing, (
+        f"Your query gave {len(rows)} rows, but the warehouse has {len(expected)} districts. "
+        f"Missing, for example: {', '.join(map(str, missing[:3]))}. "
+        "Is a LIMIT still cutting the list short? Remove it (TODO 1)."
+    )
+
+
+@pytest.mark.points(2)
+def test_counts_are_right(learner, warehouse):
+    """Each district has the right count"""
+    rows = _learner_rows(learner, warehouse)
+    expected = _expected(warehouse)
+    for district, count in rows:
+        if district not in expected:
+            continue  # the check above explains this one
+        assert count == expected[district], (
+            f"For {district}, your query counted {count!r}, but there are {expected[district]} rows "
+            "in voterfile.people for that district. Count every row with COUNT(*). "
+            "(If you typed numbers in by hand: the checks use a different copy of the data, "
+            "so only a query gets them right.)"
+        )
+
+
+@pytest.mark.points(1)
+def test_sorted_by_district(learner, warehouse):
+    """The rows are sorted by district"""
+    rows = _learner_rows(learner, warehouse)
+    districts = [district for district, _ in rows]
+    known = [d for d in districts if d is not None]
+    in_order = sorted(known)
+    assert known == in_order, (
+        f"The rows come in this order: {', '.join(map(str, districts[:5]))}"
+        f"{', and more' if len(districts) > 5 else ''}. They should be sorted by district, smallest first: "
+        f"{', '.join(map(str, in_order[:3]))}, and so on. Use ORDER BY congressional_district (TODO 2)."
+    )
