@@ -104,6 +104,8 @@ def check_env(ws: Workspace, ex: Exercise, results_file: Path, server_url: str |
         "FLOWCAMP_HELDOUT_SEED": str(ws.heldout_seed),
         "FLOWCAMP_WAREHOUSE": str(results_file.parent / "no-warehouse-outside-checks.duckdb"),
         "PYTHONDONTWRITEBYTECODE": "1",
+        # Only our plugin: third-party pytest plugins that happen to be installed cost start-up time.
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTHONIOENCODING": "utf-8",
         "GIT_TERMINAL_PROMPT": "0",
     })
