@@ -1,6 +1,7 @@
 """Checks for exercise first-flow: pipeline.py is a Prefect flow of tasks that builds analytics.event_attendance."""
 
 import inspect
+import shutil
 import time
 
 import duckdb
@@ -112,8 +113,12 @@ def _shared_report(learner, prefect_run, warehouse):
     """The shared first run's report, whatever its state. Loads and checks the flow every time."""
     flow_obj = _load_flow(learner)
     if "report" not in _SHARED:
-        _SHARED["report"] = prefect_run(flow_obj, warehouse=str(warehouse))
-        _SHARED["warehouse"] = warehouse
+        # Run on a second copy, not the one FLOWCAMP_WAREHOUSE names: a flow must use its parameter.
+        given = warehouse.with_name("given-to-the-flow.duckdb")
+        shutil.copyfile(warehouse, given)
+        _SHARED["report"] = prefect_run(flow_obj, warehouse=str(given))
+        _SHARED["warehouse"] = given
+        _SHARED["env_warehouse"] = warehouse
     return _SHARED["report"]
 
 
@@ -241,6 +246,13 @@ def test_three_tasks(learner, warehouse, prefect_run):
 def test_columns(learner, warehouse, prefect_run):
     """The table analytics.event_attendance has the right columns"""
     _, warehouse = _run_once(learner, prefect_run, warehouse)
+    if not _table_exists(warehouse) and _table_exists(_SHARED["env_warehouse"]):
+        raise AssertionError(
+            f"The flow built {TABLE}, but in the wrong warehouse: the one WAREHOUSE names, not the one passed to "
+            "the flow as `warehouse`. Inside the flow and the tasks, use the `warehouse` parameter, and pass it "
+            "on to the tasks that connect to the database. WAREHOUSE should only appear as the default: "
+            "`def build_event_attendance(warehouse: str = WAREHOUSE):`."
+        )
     assert _table_exists(warehouse), (
         f"The flow completed, but there is no table {TABLE} in the warehouse it was given. Make sure the "
         "load task connects to the `warehouse` parameter of the flow (not to a path typed into the code), "
