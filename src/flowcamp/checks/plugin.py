@@ -156,6 +156,36 @@ class FlowRunReport:
         return [tr for tr in self.task_runs if tr.state is not None and tr.state.is_completed()]
 
 
+def _flush_events() -> None:
+    """Send the events this process still holds (task run states reach the server as events)."""
+    try:
+        from prefect.events.worker import EventsWorker
+
+        EventsWorker.drain_all(timeout=5, at_exit=False)
+    except Exception:  # noqa: BLE001 - best effort: the settle loop below still waits
+        pass
+
+
+def _settled_task_runs(client, flow_run_id, FlowRunFilter, FlowRunFilterId, timeout: float = 15.0) -> list:
+    """The flow run's task runs, once the server has recorded them all in a final state.
+
+    The server records task runs from events, a moment after they happen: read again until every task
+    run is final and two reads in a row agree.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    previous = None
+    while True:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        current = sorted((str(tr.id), tr.state.type.value if tr.state else None) for tr in runs)
+        settled = all(tr.state is not None and tr.state.is_final() for tr in runs)
+        if (settled and current == previous) or time.monotonic() > deadline:
+            return runs
+        previous = current if settled else None
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def prefect_run(learner):
     """prefect_run(flow, **params): run a learner's flow on the local server; read back its runs from the API."""
@@ -191,11 +221,10 @@ def prefect_run(learner):
                 report.error = state.message or str(e)
         flow_run_id = state.state_details.flow_run_id if state is not None else None
         if flow_run_id:
+            _flush_events()
             with get_client(sync_client=True) as client:
                 report.flow_run = client.read_flow_run(flow_run_id)
-                report.task_runs = client.read_task_runs(
-                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-                )
+                report.task_runs = _settled_task_runs(client, flow_run_id, FlowRunFilter, FlowRunFilterId)
         return report
 
     return run
