@@ -415,16 +415,20 @@ def solution(exercise: str = typer.Argument(..., help="Exercise id.")):
 
 
 @app.command()
-def server(action: str = typer.Argument("status", help="status, start or stop")):
-    """The local Prefect server: its state and web UI address; start or stop it."""
+def server(action: str = typer.Argument("status", help="status, start, stop or env")):
+    """The local Prefect server: its state and web UI address; start or stop it; `env` prints the line
+    that points your own terminal at it."""
     from flowcamp import server as srv
 
     ws = workspace(create=True)
     if action == "status":
         st = srv.status(ws)
         if st.running:
+            setter = (f'$env:PREFECT_API_URL = "{st.api_url}"' if os.name == "nt"
+                      else f"export PREFECT_API_URL={st.api_url}")
             console.print(f"The Prefect server is [green]running[/] (pid {st.pid}).\n"
-                          f"Open its web UI to see your flow runs: [bold]{st.url}[/]")
+                          f"Open its web UI to see your flow runs: [bold]{st.url}[/]\n"
+                          f"To send runs from your own terminal to it, run this there first:\n  {setter}")
         else:
             console.print(f"The Prefect server is [yellow]not running[/] ({st.note}). "
                           "`uv run flowcamp server start` starts it; checks start it by themselves too.")
@@ -433,11 +437,19 @@ def server(action: str = typer.Argument("status", help="status, start or stop"))
         if url is None:
             raise typer.Exit(EXIT_ERROR)
         console.print(f"The Prefect server is running. Web UI: [bold]{url}[/]")
+    elif action == "env":
+        st = srv.status(ws)
+        if not st.running:
+            raise fail("The Prefect server is not running: `uv run flowcamp server start` first.")
+        if os.name == "nt":
+            print(f'$env:PREFECT_API_URL = "{st.api_url}"')
+        else:
+            print(f"export PREFECT_API_URL={st.api_url}")
     elif action == "stop":
         stopped = srv.stop(ws)
         console.print("Stopped the Prefect server." if stopped else "The Prefect server was not running.")
     else:
-        raise fail(f"Unknown action '{action}': use status, start or stop.")
+        raise fail(f"Unknown action '{action}': use status, start, stop or env.")
 
 
 @app.command()

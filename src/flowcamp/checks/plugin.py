@@ -144,11 +144,11 @@ class FlowRunReport:
 
     @property
     def task_names(self) -> list[str]:
-        """Task names without Prefect's run suffix: 'extract-0' -> 'extract'."""
+        """Task names without Prefect's run suffix: 'extract-7fe' -> 'extract'."""
         names = []
         for tr in self.task_runs:
             base, _, suffix = tr.name.rpartition("-")
-            names.append(base if base and suffix.isdigit() else tr.name)
+            names.append(base if base and suffix.isalnum() and len(suffix) <= 8 else tr.name)
         return names
 
     @property
