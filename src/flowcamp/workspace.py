@@ -116,10 +116,8 @@ class Workspace:
 
     @property
     def heldout_seed(self) -> int:
-        try:
-            from flowcamp.warehouse import LEARNER_SEED
-        except ImportError:  # pragma: no cover - only while the warehouse module is missing
-            LEARNER_SEED = 2026
+        from flowcamp.warehouse import LEARNER_SEED
+
         s = self.seed
         return s + 1 if s == LEARNER_SEED else s
 
