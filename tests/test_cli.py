@@ -54,7 +54,7 @@ def test_first_run_welcomes_and_creates_the_workspace(cli):
     assert "Welcome" in out.stdout and "add" in out.stdout
     assert (cli.ws / ".git").is_dir() and (cli.ws / "warehouse.duckdb").is_file()
     again = cli()
-    assert "Welcome" not in again.stdout and "Progress: 0/1" in again.stdout
+    assert "Welcome" not in again.stdout and "Progress: 0/3" in again.stdout
 
 
 def test_list_json_contract(ready):
@@ -62,8 +62,11 @@ def test_list_json_contract(ready):
     out = cli("list", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    assert rows == [{"id": "add", "module": "00-demo", "title": "Add two numbers", "kind": "code",
-                     "path": "00-demo/01-add", "status": "todo"}]
+    assert rows[0] == {"id": "add", "module": "00-demo", "title": "Add two numbers", "kind": "code",
+                       "path": "00-demo/01-add", "status": "todo"}
+    assert [r["kind"] for r in rows] == ["code", "git", "prefect"]
+    for r in rows:
+        assert (cli.ws / r["path"]).is_dir()
 
 
 def test_check_json_and_exit_codes(ready):

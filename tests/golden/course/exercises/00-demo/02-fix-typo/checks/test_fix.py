@@ -1,0 +1,12 @@
+def test_fixed(repo):
+    """query.sql counts people aged 18 again"""
+    r = repo("repo")
+    r.require_repo()
+    assert ">= 18" in (r.show("HEAD", "query.sql") or ""), "The latest commit still has `> 18`."
+
+
+def test_history_kept(repo):
+    """The earlier commits are still there"""
+    r = repo("repo")
+    r.require_repo()
+    assert len(r.commits()) >= 3 and r.is_clean(), "Make a new commit on top; do not rewrite history."
