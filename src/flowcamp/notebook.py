@@ -162,6 +162,16 @@ def _cell_name(cell: dict) -> str:
     return cell["metadata"]["nbgrader"].get("grade_id", "test cell")
 
 
+def _grade_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _source_grade_cells(ex: Exercise) -> list[dict]:
+    nb = json.loads(source_notebook(ex).read_text(encoding="utf-8"))
+    return [c for c in nb.get("cells", []) if c.get("cell_type") == "code"
+            and c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
 def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
     checks = []
     for cell in nb.get("cells", []):
@@ -195,6 +205,15 @@ def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
             status, msg = "pass", ""
         checks.append(CheckResult(name=_cell_name(cell), status=status, message=msg, max_points=points,
                                   output=out_text))
+    # Test cells the learner deleted are not put back by nbgrader: each one is a failed check.
+    found = {_grade_id(c) for c in nb.get("cells", [])}
+    for cell in _source_grade_cells(ex):
+        if _grade_id(cell) not in found:
+            checks.append(CheckResult(
+                name=_cell_name(cell), status="fail", max_points=cell["metadata"]["nbgrader"].get("points", 0),
+                message=f"This test cell ({_grade_id(cell)}) is missing from your notebook: it was deleted. "
+                        f"Run `flowcamp reset {ex.id}` for a fresh notebook (yours is backed up first) and copy "
+                        "your answers into it."))
     if not checks:
         return Result(ex.id, "error", "The graded notebook has no test cells (a course bug).")
     status = overall_status(checks)
