@@ -96,10 +96,26 @@ def find(ws: Workspace, key: Optional[str]) -> Exercise:
             return ws.course.get(key)
         except KeyError as e:
             raise fail(str(e.args[0])) from None
+    here = _exercise_here(ws)
+    if here is not None:
+        return here
     ex = ws.current()
     if ex is None:
-        raise fail("Every exercise is done. Name one to check it again, e.g. `flowcamp check check-loop`.", EXIT_OK)
+        raise fail("Every exercise is done. Name one to check it again, e.g. `uv run flowcamp check check-loop`.", EXIT_OK)
     return ex
+
+
+def _exercise_here(ws: Workspace) -> Exercise | None:
+    """The exercise whose folder the learner's terminal is in (or below), if any."""
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        return None
+    for ex in ws.course.exercises:
+        d = ws.exercise_dir(ex).resolve()
+        if cwd == d or d in cwd.parents:
+            return ex
+    return None
 
 
 def lesson_ref(ex: Exercise) -> str:
@@ -132,7 +148,7 @@ def main_callback(
             "[bold]Welcome to flowcamp![/]\n\n"
             "On Civis, your SQL and Python lived in a web app, with no history you could read or undo.\n"
             "Here, everything you write is a file on your computer, tracked with git, checked by tests,\n"
-            "and run by Prefect. Each exercise is a small step; `flowcamp check` tells you what to fix.",
+            "and run by Prefect. Each exercise is a small step; `uv run flowcamp check` tells you what to fix.",
             border_style="green"))
         _init(ws)
     else:
@@ -204,9 +220,14 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readabl
 def _render(ex: Exercise, result: Result) -> None:
     icons = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "timeout": "[magenta]⏱[/]",
              "skipped": "[dim]-[/]"}
+    shown: set[str] = set()
     for c in result.checks:
         console.print(f" {icons.get(c.status, '?')} {escape(c.name)} [dim]({c.points:g}/{c.max_points:g})[/]")
         if c.status != "pass" and c.message:
+            if c.message in shown:  # one cause often fails several checks: say it once
+                console.print("     [dim](the same problem as above)[/]")
+                continue
+            shown.add(c.message)
             for line in c.message.splitlines():
                 console.print(f"     {escape(line)}")
     colour = {"pass": "green", "fail": "red", "error": "red", "timeout": "magenta"}[result.status]
@@ -224,7 +245,7 @@ def run_one(ws: Workspace, ex: Exercise, quiet: bool = False) -> Result:
     if ex.kind == "prefect":
         server_url = _server_for_check(ws, quiet)
         if server_url is None:
-            return Result(ex.id, "error", "The local Prefect server could not start; `flowcamp server status` "
+            return Result(ex.id, "error", "The local Prefect server could not start; `uv run flowcamp server status` "
                                           "and its log say why.", max_score=ex.points)
     if quiet:
         result = run_check(ws, ex, server_url)
@@ -244,9 +265,10 @@ def _server_for_check(ws: Workspace, quiet: bool) -> str | None:
     try:
         if quiet:
             return server.start(ws)
-        with console.status("Starting your local Prefect server (the first time takes about 20 seconds)...") as s:
-            return server.start(ws, on_wait=lambda t: s.update(
-                f"Starting your local Prefect server... {t:.0f} s (the first time takes about 20 seconds)"))
+        console.print("Starting your local Prefect server: this takes 10 to 60 seconds, once. "
+                      "Later checks reuse it.")
+        with console.status("Starting your local Prefect server...") as s:
+            return server.start(ws, on_wait=lambda t: s.update(f"Starting your local Prefect server... {t:.0f} s"))
     except server.ServerError as e:
         err.print(f"[red]{escape(str(e))}[/]")
         return None
@@ -261,6 +283,9 @@ def _next_step(ws: Workspace, ex: Exercise, result: Result) -> None:
             console.print(f"Well done! Next: [bold]{nxt.id}[/] — {escape(nxt.title)}. "
                           f"Instructions: {rel(ws.exercise_dir(nxt) / 'README.md')}")
         console.print(f"[dim]The reference solution is now open to you: `uv run flowcamp solution {ex.id}`[/]")
+    elif result.status == "error" and "flowcamp problem" in result.message:
+        console.print("This is not your mistake: your files were not changed. Please tell your instructor "
+                      "or report it, with the message above.")
     else:
         if ex.kind == "git":
             where = ", ".join(rel(ws.exercise_dir(ex) / r) + "/" for r in ex.repos) or rel(ws.exercise_dir(ex))
@@ -311,7 +336,8 @@ def watch(
                 if once or nxt is None or nxt.id == ex.id:
                     _next_step(ws, ex, result)
                     return
-                console.print(f"[green]Passed![/] Moving on to [bold]{nxt.id}[/]: {escape(nxt.title)}")
+                console.print(f"[green]Passed![/] Moving on to [bold]{nxt.id}[/]: {escape(nxt.title)}\n"
+                              f"Instructions: {rel(ws.exercise_dir(nxt) / 'README.md')}")
                 ex = nxt
                 continue
             console.print(f"[dim]Watching {rel(ws.exercise_dir(ex))} — save a file to check again, Ctrl+C to stop.[/]")

@@ -180,4 +180,4 @@ class Course:
         if len(matches) == 1:
             return matches[0]
         known = ", ".join(ex.id for ex in self.exercises)
-        raise KeyError(f"There is no exercise called '{key}'. Exercises: {known}. Run `flowcamp list` to see them all.")
+        raise KeyError(f"There is no exercise called '{key}'. Exercises: {known}. Run `uv run flowcamp list` to see them all.")

@@ -145,7 +145,7 @@ def run_notebook_check(ws: Workspace, ex: Exercise) -> Result:
 def _explain_failure(out: str, ex: Exercise) -> str:
     if "has no cell with grade_id" in out or "missing" in out.lower() and "cell" in out.lower():
         return ("A cell that the checks need is missing from your notebook (did you delete a locked or test cell?). "
-                f"Run `flowcamp reset {ex.id}` to get the starter back (your version is backed up first), "
+                f"Run `uv run flowcamp reset {ex.id}` to get the starter back (your version is backed up first), "
                 "then copy your answers into it.")
     return ("nbgrader could not grade your notebook. The end of its output:\n" + cap(
         "\n".join(out.strip().splitlines()[-12:]), 1500))
@@ -212,7 +212,7 @@ def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
             checks.append(CheckResult(
                 name=_cell_name(cell), status="fail", max_points=cell["metadata"]["nbgrader"].get("points", 0),
                 message=f"This test cell ({_grade_id(cell)}) is missing from your notebook: it was deleted. "
-                        f"Run `flowcamp reset {ex.id}` for a fresh notebook (yours is backed up first) and copy "
+                        f"Run `uv run flowcamp reset {ex.id}` for a fresh notebook (yours is backed up first) and copy "
                         "your answers into it."))
     if not checks:
         return Result(ex.id, "error", "The graded notebook has no test cells (a course bug).")

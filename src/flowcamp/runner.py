@@ -31,7 +31,7 @@ def preflight(ws: Workspace, ex: Exercise) -> Result | None:
     d = ws.exercise_dir(ex)
     if not d.is_dir():
         return Result(ex.id, "error", f"The folder {ex.path}/ is missing from your workspace. "
-                                      f"Run `flowcamp reset {ex.id}` to bring the exercise back.")
+                                      f"Run `uv run flowcamp reset {ex.id}` to bring the exercise back.")
     for name in ex.files:
         p = d / name
         if not p.is_file():
@@ -39,7 +39,7 @@ def preflight(ws: Workspace, ex: Exercise) -> Result | None:
             seen = f" I can see: {', '.join(others)}." if others else ""
             return Result(ex.id, "error",
                           f"{ex.path}/{name} is missing.{seen} The checks need the file under exactly that name. "
-                          f"If you renamed it, rename it back; `flowcamp reset {ex.id}` restores the starter "
+                          f"If you renamed it, rename it back; `uv run flowcamp reset {ex.id}` restores the starter "
                           "(your current files are backed up first).")
         if p.suffix == ".py":
             try:
@@ -68,9 +68,11 @@ def preflight(ws: Workspace, ex: Exercise) -> Result | None:
                     raise ValueError("it has no list of cells")
             except (ValueError, UnicodeDecodeError) as e:
                 return Result(ex.id, "error",
-                              f"{name} is not a valid notebook ({e}). This happens when a notebook is edited "
-                              "as text or saved half-way. Open it in Jupyter or VS Code and save it again, "
-                              f"or `flowcamp reset {ex.id}` to start again (your version is backed up first).")
+                              f"{name} is not a valid notebook any more ({e}). This happens when a notebook is "
+                              "edited as plain text or saved half-way. If you just made the change, undo it in your "
+                              f"editor. Otherwise `uv run flowcamp reset {ex.id}` gives you a fresh notebook; your "
+                              "broken one is kept in the workspace's .flowcamp/backups/ folder, so you can copy "
+                              "your answers back from it.")
     return None
 
 

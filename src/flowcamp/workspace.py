@@ -198,7 +198,7 @@ class Workspace:
         if self.root.exists() and not self.exists and any(self.root.iterdir()):
             raise WorkspaceError(
                 f"{self.root} already has files in it and is not a flowcamp workspace. "
-                "Choose an empty or new folder, e.g. `flowcamp init ./workspace`."
+                "Choose an empty or new folder, e.g. `uv run flowcamp init ./workspace`."
             )
         if not git_available():
             raise WorkspaceError(
@@ -337,6 +337,8 @@ Edit the files it tells you to, save, then check your work from the course folde
 
 Useful commands: `uv run flowcamp` (where am I?), `uv run flowcamp hint`, `uv run flowcamp watch`.
 
-This folder is a git repository of its own: your work has a history you can read and undo.
+This folder is a git repository of its own. Commit your work as you go (`git add .` then
+`git commit -m "what I did"`; the version control module shows how), and it gets a history you can
+read and undo. Course updates only add new exercise folders: they never change your files.
 `warehouse.duckdb` is the sample warehouse; `uv run flowcamp warehouse` rebuilds it if it is lost.
 """

@@ -67,7 +67,7 @@ class Learner:
         if not p.is_file():
             raise LearnerError(
                 f"{name} is missing from your exercise folder. "
-                f"If you deleted or renamed it, `flowcamp reset` restores the starter (your files are backed up first)."
+                f"If you deleted or renamed it, `uv run flowcamp reset` restores the starter (your files are backed up first)."
             )
         try:
             return p.read_text(encoding="utf-8")
@@ -176,7 +176,7 @@ class Repo:
 
     def require_repo(self) -> None:
         if not self.path.is_dir():
-            raise LearnerError(f"The folder {self.path.name}/ is missing. `flowcamp reset` restores the exercise.")
+            raise LearnerError(f"The folder {self.path.name}/ is missing. `uv run flowcamp reset` restores the exercise.")
         if not self.is_repo():
             raise LearnerError(
                 f"{self.path.name}/ is not a git repository of its own yet. "
