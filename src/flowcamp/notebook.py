@@ -174,8 +174,16 @@ def _source_grade_cells(ex: Exercise) -> list[dict]:
 
 def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
     checks = []
-    for cell in nb.get("cells", []):
+    answer_error = None  # the error of the learner's latest answer cell, if it raised
+    for index, cell in enumerate(nb.get("cells", []), 1):
         meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and not meta.get("grade"):
+            errs = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if errs:
+                answer_error = (index, errs[0].get("ename", "Error"), errs[0].get("evalue", ""))
+            elif meta.get("solution"):
+                answer_error = None
+            continue
         if not meta.get("grade") or cell.get("cell_type") != "code":
             continue
         points = meta.get("points", 0)
@@ -198,6 +206,15 @@ def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
             else:
                 msg = f"{ename}: {evalue}"
             status = "timeout" if ename in ("CellTimeoutError",) else "fail"
+            if answer_error is not None and answer_error[1] != "NotImplementedError":
+                n, aname, avalue = answer_error
+                if aname in ("CellTimeoutError", "KeyboardInterrupt"):
+                    status = "timeout"
+                    msg = (f"Cell {n} (your answer above this check) ran too long and was stopped. "
+                           "Look for a loop that never ends.")
+                else:
+                    msg = (f"Cell {n}, your answer above this check, stopped with an error: {aname}: {avalue}\n"
+                           "Fix that cell first (run it in your notebook to see the whole error).")
         elif stderr:
             status, msg = "fail", ("This cell wrote a warning or error to stderr, which nbgrader counts as a failure:\n"
                                    + "".join("".join(o.get("text", "")) for o in stderr))
@@ -205,6 +222,7 @@ def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
             status, msg = "pass", ""
         checks.append(CheckResult(name=_cell_name(cell), status=status, message=msg, max_points=points,
                                   output=out_text))
+        answer_error = None
     # Test cells the learner deleted are not put back by nbgrader: each one is a failed check.
     found = {_grade_id(c) for c in nb.get("cells", [])}
     for cell in _source_grade_cells(ex):
