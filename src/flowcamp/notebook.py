@@ -44,13 +44,14 @@ def _config(root: Path, cell_timeout: float) -> str:
     )
 
 
-def _jupyter_env(tmp: Path) -> dict[str, str]:
+def _jupyter_env(tmp: Path, pycache: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython"),
                      ("JUPYTER_RUNTIME_DIR", "runtime")):
         env[var] = str(tmp / sub)
     env["JUPYTER_PLATFORM_DIRS"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache or tmp / "pycache")
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     return env
 
@@ -128,7 +129,7 @@ def run_notebook_check(ws: Workspace, ex: Exercise) -> Result:
         wh.ensure(ws.heldout_warehouse, seed=ws.heldout_seed)
         copy = tmp / "warehouse.duckdb"
         shutil.copyfile(ws.heldout_warehouse, copy)
-        env = _jupyter_env(tmp)
+        env = _jupyter_env(tmp, ws.state_dir / "pycache")
         env["FLOWCAMP_WAREHOUSE"] = str(copy)
         timed_out, out, code = _nbgrader(["autograde", ex.id, "--force", "--create"], cwd=course, env=env,
                                          limit=ex.time_limit + STARTUP_ALLOWANCE)

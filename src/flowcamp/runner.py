@@ -99,13 +99,16 @@ def run_check(ws: Workspace, ex: Exercise, server_url: str | None = None) -> Res
 
 def check_env(ws: Workspace, ex: Exercise, results_file: Path, server_url: str | None) -> dict:
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update({
         "FLOWCAMP_LEARNER_DIR": str(ws.exercise_dir(ex)),
         "FLOWCAMP_RESULTS": str(results_file),
         "FLOWCAMP_HELDOUT_WAREHOUSE": str(ws.heldout_warehouse),
         "FLOWCAMP_HELDOUT_SEED": str(ws.heldout_seed),
         "FLOWCAMP_WAREHOUSE": str(results_file.parent / "no-warehouse-outside-checks.duckdb"),
-        "PYTHONDONTWRITEBYTECODE": "1",
+        # Bytecode goes to the workspace's cache, not beside the course's or the learner's files, and is
+        # kept between checks even where PYTHONDONTWRITEBYTECODE is set (else Prefect is recompiled each time).
+        "PYTHONPYCACHEPREFIX": str(ws.state_dir / "pycache"),
         # Only our plugin: third-party pytest plugins that happen to be installed cost start-up time.
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTHONIOENCODING": "utf-8",

@@ -142,8 +142,9 @@ def start(ws: Workspace, on_wait: Callable[[float], None] | None = None, port: i
     home.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **base_env(ws)}
+    env = {**os.environ, **base_env(ws), "PYTHONPYCACHEPREFIX": str(ws.state_dir / "pycache")}
     env.pop("PREFECT_API_URL", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     code = "import sys; sys.modules['rfc3987_syntax'] = None\nfrom prefect.cli import app\nsys.exit(app())\n"
     args = [sys.executable, "-c", code, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     kwargs: dict = {}
