@@ -95,6 +95,8 @@ def main() -> None:
                 denv = {k: v for k, v in os.environ.items()
                         if not k.startswith("PREFECT_") and k != "PYTHONDONTWRITEBYTECODE"}
                 denv.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                             # Prefect's default (20 s) is too short for a temporary server on a slow machine.
+                             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
                              "FLOWCAMP_WAREHOUSE": str(tmp / "default-run.duckdb")})
                 from flowcamp import warehouse as wh
 
