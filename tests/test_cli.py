@@ -136,3 +136,32 @@ def test_hints_then_all_hints(ready):
 def test_no_workspace_gives_a_next_step(cli):
     out = cli("list", "--json")
     assert out.returncode == 2 and "uv run flowcamp" in out.stderr
+
+
+@pytest.mark.parametrize("poll", [True, False], ids=["polling", "file-events"])
+def test_watch_rechecks_on_save_and_stops_when_it_passes(ready, poll):
+    cli = ready
+    env = {**os.environ, "FLOWCAMP_COURSE": str(COURSE_DIR), "FLOWCAMP_WORKSPACE": str(cli.ws), "CI": "true",
+           "COLUMNS": "200", "NO_COLOR": "1"}
+    args = [sys.executable, "-m", "flowcamp.cli", "watch", "add", "--once"] + (["--poll"] if poll else [])
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        import time
+
+        deadline = time.monotonic() + 60
+        target = cli.ws / "00-demo/01-add/calc.py"
+        # Wait for the first (failing) check, then save a right answer.
+        first = ""
+        while "Watching" not in first and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            first += line
+        assert "Watching" in first, first
+        time.sleep(1.5)
+        target.write_text("def add(a, b):\n    return a + b\n")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, first + out
+    assert "PASS" in out
