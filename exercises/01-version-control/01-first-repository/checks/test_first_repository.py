@@ -59,12 +59,43 @@ def _staged(lines):
     return [line[3:] for line in lines if line[:1] not in (" ", "?")]
 
 
+def _identity_missing(project) -> str:
+    """The first of `user.name`, `user.email` that no git config sets, or "" when both are set.
+
+    Without them `git commit` stops with "Please tell me who you are", and commits nothing.
+    """
+    for key in ("user.name", "user.email"):
+        if not project.git("config", key, check=False).strip():
+            return key
+    return ""
+
+
+SET_IDENTITY = (
+    "Tell git your name and email once for this computer: `git config --global user.name \"Your Name\"` "
+    "and `git config --global user.email \"you@example.org\"`."
+)
+
+
 def _with_commits(repo, first: bool = False):
     """The project repository and its commits (newest first); fail unless there is one."""
     project = _project(repo)
     commits = project.commits()
     assert commits or first, "Waiting for the second check: project/ needs a commit first."
     staged = _staged(project.status())
+    missing = "" if commits else _identity_missing(project)
+    if missing:
+        if staged:
+            raise AssertionError(
+                f"You staged {', '.join(staged)}, but there is no commit yet. git does not know who you are "
+                f"(`git config {missing}` prints nothing), so `git commit` stops with \"Please tell me who you "
+                f"are\" and saves nothing. {SET_IDENTITY} Then run `git commit -m \"a short message\"` "
+                "inside project/ again."
+            )
+        raise AssertionError(
+            "project/ has no commits yet. Stage a file with `git add <file>`, then save it with "
+            "`git commit -m \"a short message\"`. Before you commit, tell git who you are: it does not know yet "
+            f"(`git config {missing}` prints nothing). {SET_IDENTITY}"
+        )
     assert commits or not staged, (
         f"You staged {', '.join(staged)} but have not committed yet. Run "
         f"`git commit -m \"a short message\"` inside project/ to save them."
