@@ -88,6 +88,14 @@ def test_sorted_by_district(learner, warehouse):
     districts = [district for district, _ in rows]
     known = [d for d in districts if d is not None]
     in_order = sorted(known)
+    # Every district, largest first: only DESC does that (a few rows sorted by count can look backwards by chance).
+    backwards = len(known) > 1 and known == in_order[::-1] and set(known) == set(_expected(warehouse))
+    assert not backwards, (
+        f"The rows are sorted by district, but backwards, largest first: "
+        f"{', '.join(map(str, districts[:3]))}, and so on. DESC means largest first. "
+        f"Remove DESC from the ORDER BY line, so it reads just ORDER BY congressional_district "
+        f"and the smallest district ({in_order[0]}) comes first."
+    )
     assert known == in_order, (
         f"The rows come in this order: {', '.join(map(str, districts[:5]))}"
         f"{', and more' if len(districts) > 5 else ''}. They should be sorted by district, smallest first: "
