@@ -1,5 +1,6 @@
 """Checks for exercise env-settings: settings.py reads settings from environment variables."""
 
+import re
 import secrets
 
 import pytest
@@ -157,10 +158,12 @@ def test_message_is_clear(learner, monkeypatch):
         f"The error for a missing {name} says {message!r}, which does not name the variable. "
         "Put the name in the message, for example with an f-string: f\"{name} is not set ...\"."
     )
-    rest = message.replace(name, "").lower()
-    assert "set" in rest or "export" in rest or ".env" in rest, (
-        f"The error says {message!r}. It names the variable; now also tell the reader how to fix it, "
-        "for example \"... set it in your terminal or add it to your .env file\"."
+    # A concrete way to set it: a command for a terminal, or a line for the .env file.
+    how = re.compile(r"\bexport\b|\$env:|\bsetx\b|\.env\b|" + re.escape(name) + r"\s*=", re.IGNORECASE)
+    assert how.search(message), (
+        f"The error says {message!r}. It names the variable, but does not say how to set it. Give the reader "
+        "one concrete way to do it, for example: f\"{name} is not set. In bash or zsh, run export {name}=... ; "
+        "in PowerShell, $env:{name} = '...' ; or add a line {name}=... to your .env file.\""
     )
 
 
