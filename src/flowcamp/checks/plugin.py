@@ -103,6 +103,9 @@ def learner() -> Learner:
     return Learner(Path(d))
 
 
+_ENSURED: dict[str, int] = {}
+
+
 @pytest.fixture
 def warehouse(tmp_path, monkeypatch) -> Path:
     """A fresh copy of the held-out warehouse, also exported as FLOWCAMP_WAREHOUSE."""
@@ -112,7 +115,9 @@ def warehouse(tmp_path, monkeypatch) -> Path:
     seed = int(os.environ.get("FLOWCAMP_HELDOUT_SEED", "7"))
     if not master:
         master = str(tmp_path / "heldout-master.duckdb")
-    wh.ensure(master, seed=seed)
+    if _ENSURED.get(master) != seed:  # once per check run: reading the file's metadata costs time
+        wh.ensure(master, seed=seed)
+        _ENSURED[master] = seed
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(master, copy)
     monkeypatch.setenv("FLOWCAMP_WAREHOUSE", str(copy))
