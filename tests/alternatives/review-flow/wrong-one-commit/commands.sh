@@ -1,0 +1,10 @@
+# The ticket's change and the review fix squeezed into one commit: no follow-up for the reviewer.
+git clone remote.git work
+cd work
+git config user.name "Sam Organizer"
+git config user.email "sam@example.org"
+git switch -c turnout-2024
+col=$(git show origin/review-notes:REVIEW.md | grep -o '`[a-z_]*`' | sed -n 2p | tr -d '`')
+sed -i.bak -e "s/2022-11-08/2024-11-05/" -e "s/2022-10-24/2024-10-21/" -e "s/turnout_pct/${col}/" turnout_by_district.sql && rm -f *.bak
+git commit -am "2024 and rename"
+git push -u origin turnout-2024
