@@ -1,0 +1,14 @@
+# The older commands (checkout -b, then checkout), and a fast-forward merge.
+cd project
+git config user.name "Ana Field"
+git config user.email "ana@example.org"
+git checkout -b inactive
+python3 -c "
+from pathlib import Path
+p = Path(\"turnout_by_district.sql\")
+p.write_text(p.read_text().replace(\"AS turnout_pct\n\", \"AS turnout_pct,\n    COUNT(DISTINCT CASE WHEN p.voter_status = 'inactive' THEN p.person_id END) AS inactive\n\"))
+"
+git add turnout_by_district.sql
+git commit -m "Add inactive column"
+git checkout main
+git merge inactive

@@ -1,0 +1,11 @@
+# Made a branch with "git branch" (which does not move onto it), so the commit landed on main.
+cd project
+git config user.name "Sam Organizer"
+git config user.email "sam@example.org"
+git branch add-inactive
+python3 -c "
+from pathlib import Path
+p = Path(\"turnout_by_district.sql\")
+p.write_text(p.read_text().replace(\"AS turnout_pct\n\", \"AS turnout_pct,\n    COUNT(DISTINCT CASE WHEN p.voter_status = 'inactive' THEN p.person_id END) AS inactive\n\"))
+"
+git commit -am "Add inactive column"
