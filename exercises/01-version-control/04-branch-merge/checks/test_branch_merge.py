@@ -105,7 +105,9 @@ def test_work_was_done_on_a_branch(repo):
         "There is no branch besides main, so the change was not tried out on a branch. Make one with "
         "`git switch -c add-inactive`, commit the change there, then switch back to main and merge it. "
         "Keep the branch after merging: it is how the checks see you used one. "
-        f"If your change is already on main, {RESET}"
+        "(If you did use a branch and deleted it after a fast-forward merge, the checks cannot see it any "
+        "more: make it again with `git branch <its name> main`.) "
+        f"If you committed straight onto main, {RESET}"
     )
 
 
