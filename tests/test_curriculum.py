@@ -86,11 +86,11 @@ def test_alternative_answers(ex, alt, shared_workspace, request):
 
 
 def test_every_exercise_has_wrong_alternatives():
-    """Each exercise is tested against at least two wrong answers and one other right answer."""
+    """Each exercise is tested against at least two wrong answers and two other right answers."""
     missing = []
     for ex in EXERCISES:
         base = ALTERNATIVES / ex.id
         names = [p.name for p in base.iterdir()] if base.is_dir() else []
-        if sum(n.startswith("wrong") for n in names) < 2 or not any(n.startswith("right") for n in names):
+        if sum(n.startswith("wrong") for n in names) < 2 or sum(n.startswith("right") for n in names) < 2:
             missing.append(ex.id)
-    assert not missing, f"exercises without 2 wrong + 1 right alternatives: {missing}"
+    assert not missing, f"exercises without 2 wrong + 2 right alternatives: {missing}"
