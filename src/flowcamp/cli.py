@@ -144,11 +144,12 @@ def main_callback(
     ws = Workspace.locate(c, workspace_dir)
     first = not ws.exists
     if first:
-        console.print(Panel.fit(
+        console.print(Panel(
             "[bold]Welcome to flowcamp![/]\n\n"
-            "On Civis, your SQL and Python lived in a web app, with no history you could read or undo.\n"
-            "Here, everything you write is a file on your computer, tracked with git, checked by tests,\n"
-            "and run by Prefect. Each exercise is a small step; `uv run flowcamp check` tells you what to fix.",
+            "On Civis, your SQL and Python lived in a web app, with no history you could read or undo. "
+            "Here, everything you write is a file on your computer, tracked with git, checked by tests, "
+            "and run by Prefect.\n\n"
+            "Each exercise is a small step. `uv run flowcamp check` tells you what to fix.",
             border_style="green"))
         _init(ws)
     else:
