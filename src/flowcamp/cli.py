@@ -289,7 +289,9 @@ def _next_step(ws: Workspace, ex: Exercise, result: Result) -> None:
                       "or report it, with the message above.")
     else:
         if ex.kind == "git":
-            where = ", ".join(rel(ws.exercise_dir(ex) / r) + "/" for r in ex.repos) or rel(ws.exercise_dir(ex))
+            # Bare repositories (name.git) stand in for a remote: nobody works inside them.
+            working = [r for r in ex.repos if not r.rstrip("/").endswith(".git")]
+            where = ", ".join(rel(ws.exercise_dir(ex) / r) + "/" for r in working) or rel(ws.exercise_dir(ex))
             todo = f"work with git in {where}"
         else:
             files = ", ".join(rel(ws.exercise_dir(ex) / f) for f in ex.files) or rel(ws.exercise_dir(ex))
