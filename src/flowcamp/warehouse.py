@@ -951,9 +951,11 @@ def _write(path: Path, seed: int, scale: float, threads: int | None = None) -> N
     tmp_wal = tmp.with_name(tmp.name + ".wal")
     _remove(tmp)
     _remove(tmp_wal)
+    # No progress bar: the CLI shows its own, and DuckDB's would write over it.
     config = {"threads": threads} if threads else {}
     try:
         con = duckdb.connect(str(tmp), config=config)
+        con.execute("SET enable_progress_bar = false")
         try:
             for stmt in _statements(seed, scale):
                 con.execute(stmt)
