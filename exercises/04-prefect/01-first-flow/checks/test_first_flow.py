@@ -2,7 +2,6 @@
 
 import inspect
 import shutil
-import time
 
 import duckdb
 import pytest
@@ -160,37 +159,6 @@ def _assert_completed(report):
     )
 
 
-def _settled_task_runs(report, timeout: float = 15.0) -> list:
-    """The flow run's task runs, once the server has recorded all of them in a final state.
-
-    Prefect 3 reports task runs to the server through events, a moment after they happen, so a read made
-    just as the flow ends can miss a task run or show it without its last state. Read again until every
-    task run is final and two reads in a row agree.
-    """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    runs = list(report.task_runs)
-    flow_run_id = getattr(report.flow_run, "id", None)
-    if flow_run_id is None:
-        return runs
-
-    def snapshot(task_runs):
-        return sorted((str(tr.id), tr.state.type.value if tr.state else None) for tr in task_runs)
-
-    deadline = time.monotonic() + timeout
-    previous = None
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            current = snapshot(runs)
-            settled = all(tr.state is not None and tr.state.is_final() for tr in runs)
-            if (settled and current == previous) or time.monotonic() > deadline:
-                return runs
-            previous = current if settled else None
-            time.sleep(0.3)
-
-
 def _task_label(task_run) -> str:
     base, _, _ = task_run.name.rpartition("-")
     return base or task_run.name
@@ -231,7 +199,7 @@ def test_flow_run_completes(learner, warehouse, prefect_run):
 def test_three_tasks(learner, warehouse, prefect_run):
     """At least three different tasks ran in the flow and completed"""
     report = _shared_report(learner, prefect_run, warehouse)
-    runs = _settled_task_runs(report)
+    runs = report.task_runs  # prefect_run already waited for the server to record them all
     assert runs, (
         f"`{FLOW}` ran, but no tasks ran inside it. Put each step (extract, transform, load) in its own "
         "function with `@task` on the line above it (and `from prefect import task` at the top), and call "
