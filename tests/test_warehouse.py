@@ -1,8 +1,9 @@
-"""Tests for the sample warehouse (src/flowcamp/warehouse.py)."""
+"""Tests for the sample warehouse (the package src/flowcamp/warehouse/)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 import os
 from pathlib import Path
@@ -11,6 +12,10 @@ import duckdb
 import pytest
 
 from flowcamp import warehouse as wh
+
+# The module that build() and ensure() live in: patch _statements, _write and
+# SCHEMA_VERSION there. (wh.build is the function, so import the module by name.)
+whb = importlib.import_module("flowcamp.warehouse.build")
 
 SMALL = 0.1  # 1,000 voter records: fast, and still big enough to show the mess
 
@@ -303,7 +308,7 @@ def test_the_mess_is_there(learner):
 @pytest.fixture
 def quick_generator(monkeypatch):
     """Swap the generator for a tiny one: these tests are about files, not data."""
-    real = wh._statements
+    real = whb._statements
 
     def tiny(seed, scale):
         meta = [s for s in real(seed, scale) if "_flowcamp.meta" in s]
@@ -311,7 +316,7 @@ def quick_generator(monkeypatch):
                 f"CREATE TABLE voterfile.people AS SELECT range AS person_id FROM range({seed % 7 + 1})",
                 *meta]
 
-    monkeypatch.setattr(wh, "_statements", tiny)
+    monkeypatch.setattr(whb, "_statements", tiny)
     return tiny
 
 
@@ -329,13 +334,13 @@ def test_read_meta_of_things_that_are_not_warehouses(tmp_path):
 def test_ensure_builds_only_when_needed(tmp_path, monkeypatch, quick_generator):
     path = tmp_path / "w.duckdb"
     calls = []
-    real_write = wh._write
+    real_write = whb._write
 
     def counting_write(path, seed, scale, threads=None):
         calls.append(seed)
         return real_write(path, seed, scale, threads)
 
-    monkeypatch.setattr(wh, "_write", counting_write)
+    monkeypatch.setattr(whb, "_write", counting_write)
     scale = 0.02
     assert wh.ensure(path, seed=5, scale=scale) == path
     assert calls == [5]
@@ -345,7 +350,7 @@ def test_ensure_builds_only_when_needed(tmp_path, monkeypatch, quick_generator):
     assert calls == [5, 6] and wh.read_meta(path)["seed"] == 6
     wh.ensure(path, seed=6, scale=0.03)
     assert len(calls) == 3 and wh.read_meta(path)["scale"] == 0.03
-    monkeypatch.setattr(wh, "SCHEMA_VERSION", wh.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(whb, "SCHEMA_VERSION", wh.SCHEMA_VERSION + 1)
     wh.ensure(path, seed=6, scale=0.03)
     assert len(calls) == 4, "a new SCHEMA_VERSION must trigger a rebuild"
     path.write_bytes(b"garbage")
@@ -360,14 +365,14 @@ def test_concurrent_ensures_build_once(tmp_path, monkeypatch, quick_generator):
 
     path = tmp_path / "shared.duckdb"
     calls = []
-    real_write = wh._write
+    real_write = whb._write
 
     def slow_write(*args, **kwargs):
         calls.append(1)
         time.sleep(0.2)
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(wh, "_write", slow_write)
+    monkeypatch.setattr(whb, "_write", slow_write)
     errors = []
 
     def worker():
@@ -396,17 +401,17 @@ def test_failed_build_leaves_no_half_file(tmp_path, monkeypatch, quick_generator
     def failing(seed, scale):
         return real(seed, scale)[:3] + ["SELECT error('boom in the middle of the build')"]
 
-    monkeypatch.setattr(wh, "_statements", failing)
+    monkeypatch.setattr(whb, "_statements", failing)
     path = tmp_path / "new.duckdb"
     with pytest.raises(duckdb.Error, match="boom"):
         wh.build(path, scale=0.02)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
     # an existing warehouse survives a failed rebuild untouched
-    monkeypatch.setattr(wh, "_statements", real)
+    monkeypatch.setattr(whb, "_statements", real)
     wh.build(path, seed=1, scale=0.02)
     before = path.read_bytes()
-    monkeypatch.setattr(wh, "_statements", failing)
+    monkeypatch.setattr(whb, "_statements", failing)
     with pytest.raises(duckdb.Error):
         wh.build(path, seed=2, scale=0.02)
     assert path.read_bytes() == before
