@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from flowcamp import dev, server  # noqa: E402
+from flowcamp import curriculum, server  # noqa: E402
+from flowcamp.kinds import kind_of  # noqa: E402
 from flowcamp.course import Course  # noqa: E402
 from flowcamp.workspace import Workspace  # noqa: E402
 
@@ -61,7 +62,7 @@ def main() -> None:
         tmp = Path(tmp)
         ws = Workspace(tmp / "ws", course)
         ws.init(seed=4242)
-        gitenv = dev.no_global_git_env(tmp)
+        gitenv = curriculum.no_global_git_env(tmp)
         env = {**os.environ, **gitenv, "FLOWCAMP_WORKSPACE": str(ws.root), "CI": "true"}
         # As on a learner's machine: Python may cache bytecode (some sandboxes switch that off globally).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -72,7 +73,7 @@ def main() -> None:
         server_start = time.perf_counter() - t0
         try:
             for ex in course.exercises:
-                dev.apply_solution(ws, ex, gitenv)
+                kind_of(ex).apply_solution(ws, ex, gitenv)
                 # One warm-up run builds the held-out warehouse / nbgrader gradebook, as a learner's first check does.
                 warm = timed([*FLOWCAMP, "check", ex.id, "--json"], env=env)
                 med, times = median_of(lambda: timed([*FLOWCAMP, "check", ex.id, "--json"], env=env), args.runs)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,11 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 @pytest.fixture(scope="session", autouse=True)
 def _no_global_git(tmp_path_factory):
     """Tests run as on a new learner's machine: no global or system git configuration."""
-    from flowcamp.dev import no_global_git_env
+    from flowcamp.curriculum import no_global_git_env, scoped_env
 
     env = no_global_git_env(tmp_path_factory.mktemp("gitconfig"))
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with scoped_env({**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,7 @@
 """The curriculum's integrity: every exercise fails as shipped and passes with its solution.
 
 Also: any correct answer passes, and plausible wrong answers fail. Alternative answers live in
-tests/alternatives/<exercise-id>/{right,wrong}-<name>/ (files that replace the starter's, or a
-commands.sh run in the exercise folder for git exercises).
+tests/alternatives/<exercise-id>/{right,wrong}-<name>/ (see docs/authoring.md, "Alternative answers").
 """
 
 from __future__ import annotations
@@ -11,48 +10,44 @@ from pathlib import Path
 
 import pytest
 
-from flowcamp import dev
-from flowcamp.course import Course
+from flowcamp import curriculum
+from flowcamp.course import KINDS, Course
+from flowcamp.kinds import kind_of
+from flowcamp.results import Status
 from flowcamp.runner import run_check
 
 ROOT = Path(__file__).resolve().parents[1]
 ALTERNATIVES = Path(__file__).resolve().parent / "alternatives"
 COURSE = Course(ROOT)
 EXERCISES = COURSE.exercises
-SLOW_KINDS = ("prefect", "notebook")
 
 
-def _param(ex):
-    marks = [pytest.mark.slow] if ex.kind in SLOW_KINDS else []
-    return pytest.param(ex, id=ex.id, marks=marks)
+def _marks(ex):
+    return [pytest.mark.slow] if kind_of(ex).slow else []
 
 
 def _server(request, ex):
-    return request.getfixturevalue("prefect_server") if ex.kind == "prefect" else None
+    return request.getfixturevalue("prefect_server") if kind_of(ex).needs_server else None
 
 
 def test_course_has_one_exercise_of_every_kind():
-    assert {ex.kind for ex in EXERCISES} >= {"code", "git", "notebook", "prefect"}
+    assert {ex.kind for ex in EXERCISES} >= set(KINDS)
 
 
-def test_no_stray_solutions():
-    assert dev.course_problems(COURSE) == []
+def test_course_has_no_problems():
+    """The one validator that `flowcamp dev check` runs first: files, roles, lessons, links both ways."""
+    assert curriculum.problems(COURSE) == []
 
 
-@pytest.mark.parametrize("ex", [pytest.param(ex, id=ex.id) for ex in EXERCISES])
-def test_exercise_is_well_formed(ex):
-    assert dev.static_problems(ex) == []
-
-
-@pytest.mark.parametrize("ex", [_param(ex) for ex in EXERCISES])
+@pytest.mark.parametrize("ex", [pytest.param(ex, id=ex.id, marks=_marks(ex)) for ex in EXERCISES])
 def test_starter_fails_and_solution_passes(ex, shared_workspace, request):
-    rep = dev.check_exercise(shared_workspace, ex, _server(request, ex))
+    rep = curriculum.check_exercise(shared_workspace, ex, _server(request, ex))
     assert rep.ok, rep.problems
-    assert rep.starter.status == "fail"
-    assert rep.solution.status == "pass"
+    assert rep.starter.status is Status.FAIL
+    assert rep.solution.status is Status.PASS
     # Every check of the starter says something a learner can act on.
     for c in rep.starter.checks:
-        if c.status != "pass":
+        if c.status is not Status.PASS:
             assert c.message.strip(), f"check '{c.name}' fails on the starter without a message"
 
 
@@ -62,26 +57,20 @@ def _alternatives():
         if not base.is_dir():
             continue
         for alt in sorted(p for p in base.iterdir() if p.is_dir()):
-            marks = [pytest.mark.slow] if ex.kind in SLOW_KINDS else []
-            yield pytest.param(ex, alt, id=f"{ex.id}/{alt.name}", marks=marks)
+            yield pytest.param(ex, alt, id=f"{ex.id}/{alt.name}", marks=_marks(ex))
 
 
 @pytest.mark.parametrize(("ex", "alt"), list(_alternatives()))
 def test_alternative_answers(ex, alt, shared_workspace, request):
     ws = shared_workspace
-    target = ws.exercise_dir(ex)
-    from flowcamp.workspace import _rmtree
-
-    if target.exists():
-        _rmtree(target)
-    ws._copy_starter(ex)
-    dev.apply_alternative(ws, ex, alt)
+    curriculum.fresh_copy(ws, ex)
+    curriculum.apply_alternative(ws, ex, alt)
     result = run_check(ws, ex, _server(request, ex))
     if alt.name.startswith("right"):
-        assert result.status == "pass", result.to_json()
+        assert result.status is Status.PASS, result.to_json()
     else:
-        assert result.status != "pass", f"a wrong answer passed: {alt}"
-        failing = [c for c in result.checks if c.status != "pass"]
+        assert result.status is not Status.PASS, f"a wrong answer passed: {alt}"
+        failing = [c for c in result.checks if c.status is not Status.PASS]
         assert result.message and (not result.checks or all(c.message for c in failing)), result.to_json()
 
 
@@ -94,3 +83,11 @@ def test_every_exercise_has_wrong_alternatives():
         if sum(n.startswith("wrong") for n in names) < 2 or sum(n.startswith("right") for n in names) < 2:
             missing.append(ex.id)
     assert not missing, f"exercises without 2 wrong + 2 right alternatives: {missing}"
+
+
+def test_alternative_folders_name_real_exercises():
+    known = {ex.id for ex in EXERCISES}
+    stray = [p.name for p in ALTERNATIVES.iterdir() if p.is_dir() and p.name not in known]
+    bad = [f"{p.parent.name}/{p.name}" for p in ALTERNATIVES.glob("*/*")
+           if p.is_dir() and not p.name.startswith(("right-", "wrong-"))]
+    assert not stray and not bad, (stray, bad)

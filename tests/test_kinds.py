@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from flowcamp import dev
+from flowcamp import curriculum
+from flowcamp.kinds import kind_of
 from flowcamp.runner import run_check
 
 
@@ -26,14 +27,14 @@ def test_prepared_repository_is_built_per_workspace_seed(golden_course, make_wor
 
 def test_git_exercise_fails_as_prepared_and_passes_with_its_solution(golden_course, make_workspace):
     ws = make_workspace(golden_course)
-    rep = dev.check_exercise(ws, golden_course.get("fix-typo"))
+    rep = curriculum.check_exercise(ws, golden_course.get("fix-typo"))
     assert rep.ok, rep.problems
 
 
 def test_reset_rebuilds_the_repository_and_keeps_the_learners(golden_course, make_workspace):
     ws = make_workspace(golden_course)
     ex = golden_course.get("fix-typo")
-    dev.apply_solution(ws, ex)
+    kind_of(ex).apply_solution(ws, ex)
     assert run_check(ws, ex).status == "pass"
     backup = ws.reset(ex)
     repo = ws.exercise_dir(ex) / "repo"
@@ -62,6 +63,6 @@ def test_a_hanging_flow_times_out_and_a_finished_one_passes(golden_course, make_
     assert result.status == "timeout", result.to_json()
     assert result.checks[0].status == "timeout" and "25 seconds" in result.checks[0].message
     assert (ws.exercise_dir(ex) / "flow.py").read_text() == (ex.source_dir / "flow.py").read_text()
-    dev.apply_solution(ws, ex)
+    kind_of(ex).apply_solution(ws, ex)
     result = run_check(ws, ex, prefect_server)
     assert result.status == "pass", result.to_json()

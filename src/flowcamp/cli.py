@@ -10,85 +10,21 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
-from flowcamp.course import Course, CourseError, Exercise
+from flowcamp.cli_common import (EXIT_FAIL, EXIT_OK, STATUS_EXIT, init_workspace, console, course, err, fail, rel,
+                                 state, workspace)
+from flowcamp.course import Exercise
 from flowcamp.results import Result
+from flowcamp.runner import FLOWCAMP_PROBLEM
+from flowcamp.watching import wait_for_change
 from flowcamp.workspace import Workspace, WorkspaceError
-
-EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_TIMEOUT = 0, 1, 2, 3
-STATUS_EXIT = {"pass": EXIT_OK, "fail": EXIT_FAIL, "error": EXIT_ERROR, "timeout": EXIT_TIMEOUT}
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode="rich",
                   help="flowcamp: from Civis to version-controlled, tested Prefect pipelines.")
-dev_app = typer.Typer(help="Tools for course authors.", no_args_is_help=True)
-app.add_typer(dev_app, name="dev")
-
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-class State:
-    workspace_opt: Optional[str] = None
-
-
-state = State()
-
-
-def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}")
-    return typer.Exit(code)
-
-
-def course() -> Course:
-    try:
-        c = Course()
-        c.exercises  # noqa: B018 - load now, so a broken course is reported here
-        return c
-    except CourseError as e:
-        raise fail(str(e)) from None
-
-
-def workspace(create: bool = False, quiet: bool = False) -> Workspace:
-    ws = Workspace.locate(course(), state.workspace_opt)
-    if ws.exists:
-        return ws
-    if not create:
-        raise fail(f"There is no flowcamp workspace at {ws.root}. Run `uv run flowcamp` first to create it "
-                   "(or pass --workspace DIR).")
-    _init(ws, quiet=quiet)
-    return ws
-
-
-def _init(ws: Workspace, seed: int | None = None, quiet: bool = False) -> None:
-    try:
-        report = ws.init(seed=seed)
-    except WorkspaceError as e:
-        raise fail(str(e)) from None
-    if not quiet:
-        if report.created:
-            console.print(f"Created your workspace at [bold]{ws.root}[/] with {len(report.added)} exercises.")
-        elif report.added:
-            console.print(f"Added {len(report.added)} new exercise(s): " + ", ".join(e.id for e in report.added))
-    _ensure_warehouse(ws, quiet=quiet)
-
-
-def _ensure_warehouse(ws: Workspace, quiet: bool = False) -> None:
-    from flowcamp import warehouse as wh
-
-    if wh.read_meta(ws.warehouse_path) is not None:
-        return
-    if quiet:
-        wh.ensure(ws.warehouse_path)
-        return
-    with console.status("Building the sample warehouse (a few seconds)..."):
-        wh.ensure(ws.warehouse_path)
-    console.print(f"Built the sample warehouse: [bold]{ws.warehouse_path}[/]")
-
 
 def find(ws: Workspace, key: Optional[str]) -> Exercise:
     if key:
@@ -122,14 +58,6 @@ def lesson_ref(ex: Exercise) -> str:
     return rel(ex.lesson_file)
 
 
-def rel(path: Path) -> str:
-    """A path as short as possible from where the learner stands (absolute if that folder is gone)."""
-    try:
-        return os.path.relpath(path, Path.cwd())
-    except (ValueError, OSError):
-        return str(path)
-
-
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
@@ -151,9 +79,9 @@ def main_callback(
             "and run by Prefect.\n\n"
             "Each exercise is a small step. `uv run flowcamp check` tells you what to fix.",
             border_style="green"))
-        _init(ws)
+        init_workspace(ws)
     else:
-        _init(ws)  # brings in exercises from a course update; never touches your work
+        init_workspace(ws)  # brings in exercises from a course update; never touches your work
     _show_progress(ws, first)
 
 
@@ -186,7 +114,7 @@ def init(
     c = course()
     ws = Workspace.locate(c, directory or state.workspace_opt)
     existed = ws.exists
-    _init(ws, seed=seed)
+    init_workspace(ws, seed=seed)
     if existed:
         console.print(f"Workspace {ws.root} is up to date.")
     console.print(f"Next: [bold]uv run flowcamp{'' if directory is None else ' --workspace ' + directory}[/]")
@@ -242,37 +170,13 @@ def _render(ex: Exercise, result: Result) -> None:
 def run_one(ws: Workspace, ex: Exercise, quiet: bool = False) -> Result:
     from flowcamp.runner import run_check
 
-    server_url = None
-    if ex.kind == "prefect":
-        server_url = _server_for_check(ws, quiet)
-        if server_url is None:
-            return Result(ex.id, "error", "The local Prefect server could not start; `uv run flowcamp server status` "
-                                          "and its log say why.", max_score=ex.points)
     if quiet:
-        result = run_check(ws, ex, server_url)
+        result = run_check(ws, ex)
     else:
-        with console.status(f"Checking {ex.id}..."):
-            result = run_check(ws, ex, server_url)
-    ws.record_result(ex, result.status, result.score, result.max_score or ex.points)
+        with console.status(f"Checking {ex.id}...") as spinner:
+            result = run_check(ws, ex, on_wait=spinner.update)
+    ws.record_result(ex, result.status.value, result.score, result.max_score or ex.points)
     return result
-
-
-def _server_for_check(ws: Workspace, quiet: bool) -> str | None:
-    from flowcamp import server
-
-    st = server.status(ws)
-    if st.running:
-        return st.url
-    try:
-        if quiet:
-            return server.start(ws)
-        console.print("Starting your local Prefect server: this takes 10 to 60 seconds, once. "
-                      "Later checks reuse it.")
-        with console.status("Starting your local Prefect server...") as s:
-            return server.start(ws, on_wait=lambda t: s.update(f"Starting your local Prefect server... {t:.0f} s"))
-    except server.ServerError as e:
-        err.print(f"[red]{escape(str(e))}[/]")
-        return None
 
 
 def _next_step(ws: Workspace, ex: Exercise, result: Result) -> None:
@@ -284,18 +188,13 @@ def _next_step(ws: Workspace, ex: Exercise, result: Result) -> None:
             console.print(f"Well done! Next: [bold]{nxt.id}[/] — {escape(nxt.title)}. "
                           f"Instructions: {rel(ws.exercise_dir(nxt) / 'README.md')}")
         console.print(f"[dim]The reference solution is now open to you: `uv run flowcamp solution {ex.id}`[/]")
-    elif result.status == "error" and "flowcamp problem" in result.message:
+    elif result.status == "error" and FLOWCAMP_PROBLEM in result.message:
         console.print("This is not your mistake: your files were not changed. Please tell your instructor "
                       "or report it, with the message above.")
     else:
-        if ex.kind == "git":
-            # Bare repositories (name.git) stand in for a remote: nobody works inside them.
-            working = [r for r in ex.repos if not r.rstrip("/").endswith(".git")]
-            where = ", ".join(rel(ws.exercise_dir(ex) / r) + "/" for r in working) or rel(ws.exercise_dir(ex))
-            todo = f"work with git in {where}"
-        else:
-            files = ", ".join(rel(ws.exercise_dir(ex) / f) for f in ex.files) or rel(ws.exercise_dir(ex))
-            todo = f"change {files}, save,"
+        from flowcamp.kinds import kind_of
+
+        todo = kind_of(ex).next_step(ws, ex, rel)
         console.print(f"Next step: {todo} and run [bold]uv run flowcamp check {ex.id}[/] again. "
                       f"Stuck? [bold]uv run flowcamp hint {ex.id}[/]")
 
@@ -316,7 +215,7 @@ def check(
     else:
         _render(ex, result)
         _next_step(ws, ex, result)
-    raise typer.Exit(STATUS_EXIT[result.status])
+    raise typer.Exit(STATUS_EXIT[result.status.value])
 
 
 @app.command()
@@ -344,44 +243,9 @@ def watch(
                 ex = nxt
                 continue
             console.print(f"[dim]Watching {rel(ws.exercise_dir(ex))} — save a file to check again, Ctrl+C to stop.[/]")
-            _wait_for_change(ws.exercise_dir(ex), poll)
+            wait_for_change(ws.exercise_dir(ex), poll, say=lambda m: console.print(f"[dim]{escape(m)}[/]"))
     except KeyboardInterrupt:
         console.print("\nStopped watching.")
-
-
-def _wait_for_change(folder: Path, poll: bool) -> None:
-    """Block until a file in folder changes. Falls back to polling where file events do not work."""
-    ignore = ("__pycache__", ".ipynb_checkpoints", ".git")
-    if not poll:
-        try:
-            from watchfiles import watch as wf_watch
-
-            for changes in wf_watch(folder, debounce=300, step=100,
-                                    watch_filter=lambda _c, p: not any(part in p for part in ignore)):
-                if changes:
-                    return
-            return
-        except (OSError, RuntimeError) as e:
-            console.print(f"[dim]File events are not available here ({e}); checking every second instead.[/]")
-    before = _snapshot(folder, ignore)
-    while True:
-        time.sleep(1.0)
-        now = _snapshot(folder, ignore)
-        if now != before:
-            return
-
-
-def _snapshot(folder: Path, ignore: tuple[str, ...]) -> dict:
-    out = {}
-    for p in folder.rglob("*"):
-        if any(part in ignore for part in p.parts):
-            continue
-        try:
-            st = p.stat()
-            out[str(p)] = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            continue
-    return out
 
 
 @app.command()
@@ -444,44 +308,6 @@ def solution(exercise: str = typer.Argument(..., help="Exercise id.")):
 
 
 @app.command()
-def server(action: str = typer.Argument("status", help="status, start, stop or env")):
-    """The local Prefect server: its state and web UI address; start or stop it; `env` prints the line
-    that points your own terminal at it."""
-    from flowcamp import server as srv
-
-    ws = workspace(create=True)
-    if action == "status":
-        st = srv.status(ws)
-        if st.running:
-            setter = (f'$env:PREFECT_API_URL = "{st.api_url}"' if os.name == "nt"
-                      else f"export PREFECT_API_URL={st.api_url}")
-            console.print(f"The Prefect server is [green]running[/] (pid {st.pid}).\n"
-                          f"Open its web UI to see your flow runs: [bold]{st.url}[/]\n"
-                          f"To send runs from your own terminal to it, run this there first:\n  {setter}")
-        else:
-            console.print(f"The Prefect server is [yellow]not running[/] ({st.note}). "
-                          "`uv run flowcamp server start` starts it; checks start it by themselves too.")
-    elif action == "start":
-        url = _server_for_check(ws, quiet=False)
-        if url is None:
-            raise typer.Exit(EXIT_ERROR)
-        console.print(f"The Prefect server is running. Web UI: [bold]{url}[/]")
-    elif action == "env":
-        st = srv.status(ws)
-        if not st.running:
-            raise fail("The Prefect server is not running: `uv run flowcamp server start` first.")
-        if os.name == "nt":
-            print(f'$env:PREFECT_API_URL = "{st.api_url}"')
-        else:
-            print(f"export PREFECT_API_URL={st.api_url}")
-    elif action == "stop":
-        stopped = srv.stop(ws)
-        console.print("Stopped the Prefect server." if stopped else "The Prefect server was not running.")
-    else:
-        raise fail(f"Unknown action '{action}': use status, start, stop or env.")
-
-
-@app.command()
 def warehouse(
     seed: Optional[int] = typer.Option(None, help="Seed of the generated data (default: the course's)."),
     scale: float = typer.Option(1.0, help="Size: 1 is about 10,000 people; 100 is about a million."),
@@ -506,80 +332,6 @@ def warehouse(
     console.print(table)
 
 
-# ------------------------------------------------------------------------------------------- dev
-
-
-@dev_app.command("check")
-def dev_check(
-    exercises: Optional[list[str]] = typer.Argument(None, help="Exercise ids (default: all)."),
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable report."),
-):
-    """Prove the curriculum: each exercise is well formed, fails as shipped and passes with its solution."""
-    import tempfile
-
-    from flowcamp import dev, server as srv
-
-    c = course()
-    chosen = [c.get(e) for e in exercises] if exercises else c.exercises
-    problems_total = dev.course_problems(c) if not exercises else []
-    for p in problems_total:
-        err.print(f"[red]course:[/] {p}")
-    reports = []
-    with tempfile.TemporaryDirectory(prefix="flowcamp-dev-") as tmp:
-        ws = Workspace(Path(tmp) / "ws", c)
-        ws.init(seed=4242)
-        env = dev.no_global_git_env(Path(tmp))
-        os.environ.update(env)
-        url = None
-        try:
-            for ex in chosen:
-                if ex.kind == "prefect" and url is None:
-                    with console.status("Starting a Prefect server for the checks..."):
-                        url = srv.start(ws)
-                with console.status(f"{ex.id}: starter, then solution..."):
-                    rep = dev.check_exercise(ws, ex, url, env)
-                    if ex.kind == "notebook" and rep.ok:
-                        note = dev.notebook_release_problem(ex)
-                        if note:
-                            rep.problems.append(note)
-                reports.append(rep)
-                mark = "[green]ok[/]" if rep.ok else "[red]FAILED[/]"
-                s = rep.starter.status if rep.starter else "-"
-                so = rep.solution.status if rep.solution else "-"
-                console.print(f"{mark} {ex.id:<22} starter: {s:<8} solution: {so}")
-                for p in rep.problems:
-                    console.print(f"     [red]{escape(p)}[/]")
-        finally:
-            if url:
-                srv.stop(ws)
-    bad = [r for r in reports if not r.ok]
-    if as_json:
-        print(json.dumps([{"exercise": r.exercise.id, "ok": r.ok, "problems": r.problems} for r in reports],
-                         indent=2))
-    console.print(f"\n{len(reports) - len(bad)}/{len(reports)} exercises ok.")
-    raise typer.Exit(EXIT_FAIL if bad or problems_total else EXIT_OK)
-
-
-@dev_app.command("release")
-def dev_release(exercise: str = typer.Argument(..., help="A notebook exercise's id.")):
-    """Regenerate a notebook exercise's starter from its source notebook, with nbgrader."""
-    from flowcamp.notebook import NotebookError, generate_release
-
-    c = course()
-    try:
-        ex = c.get(exercise)
-    except KeyError as e:
-        raise fail(str(e.args[0])) from None
-    if ex.kind != "notebook":
-        raise fail(f"{ex.id} is a {ex.kind} exercise; only notebook exercises have a generated starter.")
-    try:
-        with console.status("Running nbgrader generate_assignment..."):
-            out = generate_release(ex)
-    except NotebookError as e:
-        raise fail(str(e)) from None
-    console.print(f"Wrote {rel(out)}")
-
-
 def _workspace_first(argv: list[str]) -> list[str]:
     """Accept --workspace anywhere on the line (`flowcamp check ID --workspace DIR`), as the callback needs it first."""
     front, rest, i = [], [], 0
@@ -597,7 +349,21 @@ def _workspace_first(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _register_subcommands() -> None:
+    from flowcamp.cli_dev import dev_app
+    from flowcamp.cli_server import server_app
+
+    app.add_typer(server_app, name="server")
+    app.add_typer(dev_app, name="dev")
+    try:
+        from flowcamp.site.cli import site_app
+    except ImportError:  # the site generator is optional for learners' commands
+        return
+    app.add_typer(site_app, name="site", help="The course site: generate its pages, build it, or serve it.")
+
+
 def main() -> None:
+    _register_subcommands()
     try:
         app(args=_workspace_first(sys.argv[1:]), prog_name="flowcamp")
     except KeyboardInterrupt:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from flowcamp.anatomy import lesson_anatomy_problems
+
 FORMAT_VERSION = 1  # of exercise.toml
 KINDS = ("code", "git", "notebook", "prefect")
 SOLUTION_ROLES = ("files", "script")  # solutions/<path>/ holds the edited files, or solution.sh
@@ -438,35 +440,4 @@ def exercise_problems(ex: Exercise) -> list[str]:
         problems.append(f"solutions/{ex.path}/ has files that its role '{ex.solution}' does not: {', '.join(extra)}")
     if missing:
         problems.append(f"solutions/{ex.path}/ is missing: {', '.join(missing)}")
-    return problems
-
-
-def admonition(text: str, kind: str, title: str) -> str | None:
-    """The body of the first ``!!! kind "title"`` box, or None if there is none."""
-    lines = text.splitlines()
-    header = re.compile(rf'^[!?]{{3}}\+?\s+{re.escape(kind)}\s+"{re.escape(title)}"\s*$')
-    for i, line in enumerate(lines):
-        if header.match(line):
-            body = []
-            for nxt in lines[i + 1:]:
-                if nxt.strip() and not nxt.startswith(("    ", "\t")):
-                    break
-                body.append(nxt)
-            return "\n".join(body)
-    return None
-
-
-def lesson_anatomy_problems(text: str) -> list[str]:
-    """The lesson anatomy (docs/authoring.md): overview with questions and objectives, key points, Civis tabs."""
-    problems = []
-    overview = admonition(text, "abstract", "Overview")
-    if overview is None:
-        problems.append('needs an `!!! abstract "Overview"` box')
-    elif "**Questions**" not in overview or "**Objectives**" not in overview:
-        problems.append("the Overview box needs **Questions** and **Objectives**")
-    points = admonition(text, "success", "Key points")
-    if points is None or not re.search(r"^\s+[-*] \S", points, re.M):
-        problems.append('needs a `!!! success "Key points"` box with a list of points')
-    if len(re.findall(r'^\s*=== "', text, re.M)) < 2:
-        problems.append('show the Civis way beside the new way with at least two content tabs (=== "...")')
     return problems

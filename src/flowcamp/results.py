@@ -1,23 +1,45 @@
 """The results document: one format for every kind of exercise.
 
-Version 1 of the document::
+Version 1 of the document (schema: ``results.schema.json`` beside this file)::
 
     {"version": 1, "exercise": "env-settings", "status": "pass|fail|error|timeout",
      "score": 3, "max_score": 5, "message": "...", "duration": 1.2,
      "checks": [{"name": ..., "status": "pass|fail|error|timeout|skipped",
-                 "message": ..., "points": 1, "max_points": 1, "output": ...}]}
+                 "message": ..., "points": 1, "max_points": 1, "output": ...,
+                 "visibility": "visible|hidden"}]}
+
+``visibility`` is optional: a hidden check's name and message are for the instructor's eyes (cohort grading).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
 
 RESULTS_VERSION = 1
-STATUSES = ("pass", "fail", "error", "timeout")
+SCHEMA_FILE = Path(__file__).with_name("results.schema.json")
 MAX_MESSAGE = 2_000
 MAX_OUTPUT = 1_000
 MAX_DOCUMENT = 64_000
+
+
+class Status(str, Enum):
+    """What happened to a check, or to a whole run (a run is never `skipped`)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+RUN_STATUSES = (Status.PASS, Status.FAIL, Status.ERROR, Status.TIMEOUT)
+VISIBILITIES = ("visible", "hidden")
 
 
 def cap(text: str | None, limit: int) -> str:
@@ -31,30 +53,47 @@ def cap(text: str | None, limit: int) -> str:
 
 @dataclass
 class CheckResult:
+    """One check's outcome. Its points follow from its status: all of max_points on a pass, else none."""
+
     name: str
-    status: str
+    status: Status
     message: str = ""
-    points: float = 0
     max_points: float = 1
     output: str = ""
+    visibility: str = "visible"
 
     def __post_init__(self):
+        self.status = Status(self.status)
+        if self.visibility not in VISIBILITIES:
+            raise ValueError(f"visibility must be one of {VISIBILITIES}")
         self.message = cap(self.message, MAX_MESSAGE)
         self.output = cap(self.output, MAX_OUTPUT)
-        if self.status == "pass":
-            self.points = self.max_points
-        else:
-            self.points = 0
+
+    @property
+    def points(self) -> float:
+        return self.max_points if self.status is Status.PASS else 0
+
+    def to_dict(self) -> dict:
+        doc = {"name": self.name, "status": self.status.value, "message": self.message,
+               "points": _num(self.points), "max_points": _num(self.max_points), "output": self.output}
+        if self.visibility != "visible":
+            doc["visibility"] = self.visibility
+        return doc
 
 
 @dataclass
 class Result:
     exercise: str
-    status: str
+    status: Status
     message: str = ""
     checks: list[CheckResult] = field(default_factory=list)
     max_score: float | None = None
     duration: float = 0.0
+
+    def __post_init__(self):
+        self.status = Status(self.status)
+        if self.status is Status.SKIPPED:
+            raise ValueError("a run is pass, fail, error or timeout, never skipped")
 
     @property
     def score(self) -> float:
@@ -62,21 +101,19 @@ class Result:
 
     @property
     def passed(self) -> bool:
-        return self.status == "pass"
+        return self.status is Status.PASS
 
     def to_dict(self) -> dict:
         max_score = self.max_score if self.max_score is not None else sum(c.max_points for c in self.checks)
         doc = {
             "version": RESULTS_VERSION,
             "exercise": self.exercise,
-            "status": self.status,
+            "status": self.status.value,
             "score": _num(self.score),
             "max_score": _num(max_score),
             "message": cap(self.message, MAX_MESSAGE),
             "duration": round(self.duration, 3),
-            "checks": [
-                {**asdict(c), "points": _num(c.points), "max_points": _num(c.max_points)} for c in self.checks
-            ],
+            "checks": [c.to_dict() for c in self.checks],
         }
         # Keep the whole document bounded: drop outputs first, then trim messages.
         if len(json.dumps(doc)) > MAX_DOCUMENT:
@@ -95,11 +132,12 @@ def _num(x: float):
     return int(x) if float(x).is_integer() else round(x, 2)
 
 
-def overall_status(checks: list[CheckResult]) -> str:
+def overall_status(checks: list[CheckResult]) -> Status:
+    """The run's status from its checks: the worst of them; no checks at all is an error."""
+    if not checks:
+        return Status.ERROR
     statuses = {c.status for c in checks}
-    for s in ("timeout", "error", "fail"):
+    for s in (Status.TIMEOUT, Status.ERROR, Status.FAIL):
         if s in statuses:
             return s
-    if not checks:
-        return "error"
-    return "pass" if statuses <= {"pass"} else "fail"
+    return Status.PASS if statuses == {Status.PASS} else Status.FAIL

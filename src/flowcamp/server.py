@@ -10,11 +10,7 @@ runs in Civis), and points check runs at it with ``PREFECT_API_URL``.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from flowcamp import proc
 from flowcamp.workspace import Workspace
 
 DEFAULT_PORT = 4200
@@ -67,9 +64,9 @@ def base_env(ws: Workspace) -> dict[str, str]:
     }
 
 
-def client_env(ws: Workspace, server_url: str | None = None) -> dict[str, str]:
-    url = server_url or ensure(ws)
-    return {**base_env(ws), "PREFECT_API_URL": f"{url}/api"}
+def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
+    """Settings that point a Prefect client at the server at ``server_url``. Starts nothing."""
+    return {**base_env(ws), "PREFECT_API_URL": f"{server_url}/api"}
 
 
 def _healthy(url: str, timeout: float = 2.0) -> bool:
@@ -78,26 +75,6 @@ def _healthy(url: str, timeout: float = 2.0) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if os.name == "posix":
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        # A zombie (exited, not yet reaped) is not alive.
-        try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
-                return fh.read().split(")")[-1].split()[0] != "Z"
-        except OSError:
-            return True
-    out = subprocess.run(["tasklist", "/FI", f"PID eq {pid}"], capture_output=True, text=True).stdout
-    return str(pid) in out
 
 
 def _read_state(ws: Workspace) -> dict:
@@ -114,7 +91,7 @@ def status(ws: Workspace) -> ServerState:
     url, pid = st.get("url"), st.get("pid")
     if url and _healthy(url):
         return ServerState(True, url=url, pid=pid, port=st.get("port"))
-    if _pid_alive(pid):
+    if proc.pid_alive(pid):
         return ServerState(False, url=url, pid=pid, port=st.get("port"), note="started but not answering")
     return ServerState(False, url=url, pid=pid, port=st.get("port"), note="stopped or crashed")
 
@@ -136,83 +113,45 @@ def start(ws: Workspace, on_wait: Callable[[float], None] | None = None, port: i
     st = status(ws)
     if st.running:
         return st.url  # type: ignore[return-value]
-    if st.pid and _pid_alive(st.pid):
-        _terminate(st.pid)  # stale: started but not answering
+    if st.pid and proc.pid_alive(st.pid):
+        proc.terminate(st.pid)  # stale: started but not answering
     home = prefect_home(ws)
     home.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **base_env(ws), "PYTHONPYCACHEPREFIX": str(ws.state_dir / "pycache")}
-    env.pop("PREFECT_API_URL", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    code = "import sys; sys.modules['rfc3987_syntax'] = None\nfrom prefect.cli import app\nsys.exit(app())\n"
-    args = [sys.executable, "-c", code, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    kwargs: dict = {}
-    if os.name == "posix":
-        kwargs["start_new_session"] = True
-    else:
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | 0x00000008  # DETACHED_PROCESS
-    log = open(_log_file(ws), "ab")
-    try:
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=home, **kwargs)
-    finally:
-        log.close()
-    _state_file(ws).write_text(json.dumps({"pid": proc.pid, "port": port, "url": url,
+    env = proc.child_env(pycache=ws.state_dir / "pycache", drop=("PREFECT_API_URL",), **base_env(ws))
+    args = proc.python_code("from prefect.cli import app\nsys.exit(app())\n") + [
+        "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    child = proc.start_detached(args, env=env, log=_log_file(ws), cwd=home)
+    _state_file(ws).write_text(json.dumps({"pid": child.pid, "port": port, "url": url,
                                            "started": time.time()}), encoding="utf-8")
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if _healthy(url, timeout=1.0):
             return url
-        if proc.poll() is not None:
+        if child.poll() is not None:
             tail = _log_tail(ws)
-            raise ServerError(f"The Prefect server stopped while starting (exit code {proc.returncode}).\n{tail}\n"
+            raise ServerError(f"The Prefect server stopped while starting (exit code {child.returncode}).\n{tail}\n"
                               f"The full log is in {_log_file(ws)}.")
         if on_wait:
             on_wait(time.monotonic() - t0)
         time.sleep(0.25)
-    _terminate(proc.pid)
+    proc.terminate(child.pid)
     raise ServerError(f"The Prefect server did not answer within {timeout:g} s. Its log: {_log_file(ws)}")
-
-
-def ensure(ws: Workspace, on_wait: Callable[[float], None] | None = None) -> str:
-    return start(ws, on_wait=on_wait)
 
 
 def stop(ws: Workspace) -> bool:
     st = _read_state(ws)
     pid = st.get("pid")
     stopped = False
-    if pid and _pid_alive(pid):
-        _terminate(pid)
+    if pid and proc.pid_alive(pid):
+        proc.terminate(pid)
         stopped = True
     try:
         _state_file(ws).unlink()
     except FileNotFoundError:
         pass
     return stopped
-
-
-def _terminate(pid: int, grace: float = 10.0) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(pid, signal.SIGTERM)
-        else:
-            subprocess.run(["taskkill", "/T", "/PID", str(pid)], capture_output=True)
-    except (ProcessLookupError, PermissionError, OSError):
-        return
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < grace:
-        if not _pid_alive(pid):
-            return
-        time.sleep(0.1)
-    try:
-        if os.name == "posix":
-            os.killpg(pid, signal.SIGKILL)
-        else:
-            subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
 
 
 def _log_tail(ws: Workspace, lines: int = 20) -> str:

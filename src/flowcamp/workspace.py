@@ -30,13 +30,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from flowcamp import proc
 from flowcamp.course import Course, Exercise
 
 STATE_DIR = ".flowcamp"
 WAREHOUSE_FILE = "warehouse.duckdb"
 GITIGNORE_BEGIN = "# >>> flowcamp (managed: edit outside this block)"
 GITIGNORE_END = "# <<< flowcamp"
-WORKSPACE_VERSION = 1
+WORKSPACE_VERSION = 2
+# What a workspace of an older version needs to become the current one (see Workspace.migrate).
+# v1 -> v2: workspace.json no longer pins the course's absolute path (a moved or re-cloned course kept
+# pointing at the old folder); prepared repositories no longer carry facts for the checks in .git (checks
+# rebuild them from the seed), so old ones are left as they are.
 
 
 class WorkspaceError(Exception):
@@ -48,8 +53,8 @@ def _now() -> str:
 
 
 def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=check)
+    return subprocess.run(["git", *proc.SAFE_GIT_CONFIG, *args], cwd=cwd, capture_output=True, text=True,
+                          env=proc.git_env(keep_user_config=True), check=check)
 
 
 def git_available() -> bool:
@@ -60,6 +65,7 @@ def git_available() -> bool:
 class InitReport:
     created: bool
     added: list[Exercise]
+    migrated_from: int | None = None
 
 
 class Workspace:
@@ -206,23 +212,53 @@ class Workspace:
             )
         created = not self.exists
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        migrated_from = None
         if created:
             meta = {"version": WORKSPACE_VERSION, "seed": seed if seed is not None else random.randint(1000, 999_999),
-                    "created": _now(), "course": str(self.course.root)}
-            (self.state_dir / "workspace.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+                    "created": _now()}
+            self._write_meta(meta)
+        else:
+            migrated_from = self.migrate()
         added = []
         for ex in self.course.exercises:
             if not self.exercise_dir(ex).exists():
-                self._copy_starter(ex)
+                self.install_exercise(ex)
                 added.append(ex)
         self._write_gitignore()
         if not (self.root / "README.md").exists():
             (self.root / "README.md").write_text(_WORKSPACE_README, encoding="utf-8")
         if created or not (self.root / ".git").exists():
             self._git_init()
-        return InitReport(created=created, added=added)
+        return InitReport(created=created, added=added, migrated_from=migrated_from)
 
-    def _copy_starter(self, ex: Exercise) -> None:
+    def _write_meta(self, meta: dict) -> None:
+        path = self.state_dir / "workspace.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def migrate(self) -> int | None:
+        """Bring a workspace made by an older flowcamp up to date. Returns the old version, or None.
+
+        Exercise ids and folders never change, so a migration only touches flowcamp's own state.
+        """
+        meta = self.meta()
+        version = meta.get("version", 1)
+        if not isinstance(version, int) or version > WORKSPACE_VERSION:
+            raise WorkspaceError(
+                f"This workspace was made by a newer flowcamp (workspace version {version}). "
+                "Update the course (`git pull` in the course folder, then `uv run flowcamp`).")
+        if version == WORKSPACE_VERSION:
+            return None
+        if version < 2:
+            meta.pop("course", None)
+        meta["version"] = WORKSPACE_VERSION
+        meta["migrated"] = _now()
+        self._write_meta(meta)
+        return version
+
+    def install_exercise(self, ex: Exercise) -> None:
+        """Copy an exercise's starter files into the workspace and build its repositories (prepare.py)."""
         dest = self.exercise_dir(ex)
         dest.mkdir(parents=True, exist_ok=True)
         for rel in ex.starter_files():
@@ -276,17 +312,22 @@ class Workspace:
     def reset(self, ex: Exercise) -> Path | None:
         """Restore the starter; the learner's version is copied to a backup first. Returns the backup folder."""
         backup = self.backup(ex)
-        target = self.exercise_dir(ex)
-        if target.exists():
-            # Empty the folder rather than delete it: a terminal open inside it stays usable.
-            for child in list(target.iterdir()):
-                if child.is_dir() and not child.is_symlink():
-                    _rmtree(child)
-                else:
-                    child.unlink()
-        self._copy_starter(ex)
+        self.clear_exercise(ex)
+        self.install_exercise(ex)
         self.record(ex, passed=False, hints_shown=self.entry(ex).get("hints_shown", 0), last_status=None)
         return backup
+
+    def clear_exercise(self, ex: Exercise) -> None:
+        """Empty an exercise's folder (no backup: see reset). The folder itself stays, so a terminal open
+        inside it stays usable."""
+        target = self.exercise_dir(ex)
+        if not target.exists():
+            return
+        for child in list(target.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                remove_tree(child)
+            else:
+                child.unlink()
 
     # ----------------------------------------------------------------- hints
     def next_hint(self, ex: Exercise) -> tuple[int, str] | None:
@@ -299,20 +340,22 @@ class Workspace:
 
 def run_prepare(ex: Exercise, dest: Path, seed: int) -> None:
     """Run an exercise's prepare.py (from the course) to build its repository in the learner's folder."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1"}
+    env = proc.git_env()
     code = (
         "import importlib.util, sys, pathlib\n"
         "spec = importlib.util.spec_from_file_location('prepare', sys.argv[1])\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
         "m.prepare(pathlib.Path(sys.argv[2]), int(sys.argv[3]))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(ex.prepare_script), str(dest), str(seed)],
+    done = subprocess.run([sys.executable, "-c", code, str(ex.prepare_script), str(dest), str(seed)],
                           capture_output=True, text=True, env=env, timeout=120)
-    if proc.returncode != 0:
-        raise WorkspaceError(f"Setting up exercise {ex.id} failed (a course bug, please report it):\n{proc.stderr[-2000:]}")
+    if done.returncode != 0:
+        raise WorkspaceError(f"Setting up exercise {ex.id} failed (a course bug, please report it):\n{done.stderr[-2000:]}")
 
 
-def _rmtree(path: Path) -> None:
+def remove_tree(path: Path) -> None:
+    """Delete a folder, read-only files in .git included, retrying a moment later on Windows locks."""
+
     def onerror(func, p, _exc):  # read-only files in .git on Windows
         os.chmod(p, 0o700)
         func(p)

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
+from flowcamp import proc
 from flowcamp.course import Exercise
-from flowcamp.results import CheckResult, Result, cap, overall_status
+from flowcamp.kinds.base import Kind, notebook_file_problem
+from flowcamp.results import CheckResult, Result, Status, cap, overall_status
 from flowcamp.workspace import Workspace
 
 STUDENT = "learner"
-_NBGRADER_MAIN = "import sys; sys.modules['rfc3987_syntax'] = None\nfrom nbgrader.apps.nbgraderapp import main\nmain()\n"
+_NBGRADER_MAIN = "from nbgrader.apps.nbgraderapp import main\nmain()\n"
 STARTUP_ALLOWANCE = 30.0  # seconds for nbgrader and the kernel to start, on top of the exercise's limit
 
 
@@ -45,21 +46,14 @@ def _config(root: Path, cell_timeout: float) -> str:
 
 
 def _jupyter_env(tmp: Path, pycache: Path | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython"),
-                     ("JUPYTER_RUNTIME_DIR", "runtime")):
-        env[var] = str(tmp / sub)
-    env["JUPYTER_PLATFORM_DIRS"] = "1"
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(pycache or tmp / "pycache")
-    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    return env
+    dirs = {var: str(tmp / sub) for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                                                  ("IPYTHONDIR", "ipython"), ("JUPYTER_RUNTIME_DIR", "runtime"))}
+    return proc.child_env(pycache=pycache or tmp / "pycache", JUPYTER_PLATFORM_DIRS="1",
+                          PYDEVD_DISABLE_FILE_VALIDATION="1", **dirs)
 
 
-def _nbgrader(args: list[str], cwd: Path, env: dict, limit: float):
-    from flowcamp.runner import _run_limited
-
-    return _run_limited([sys.executable, "-c", _NBGRADER_MAIN, *args], cwd=cwd, env=env, limit=limit)
+def _nbgrader(args: list[str], cwd: Path, env: dict, limit: float) -> proc.Completed:
+    return proc.run_limited([*proc.python_code(_NBGRADER_MAIN), *args], cwd=cwd, env=env, limit=limit)
 
 
 def source_notebook(ex: Exercise) -> Path:
@@ -86,10 +80,9 @@ def _make_course(course: Path, ex: Exercise, src: Path) -> None:
     shutil.copyfile(src, course / "source" / ex.id / ex.files[0])
     (course / "nbgrader_config.py").write_text(_config(course, ex.time_limit), encoding="utf-8")
     env = _jupyter_env(course / ".jupyter")
-    timed_out, out, code = _nbgrader(["generate_assignment", ex.id, "--force", "--create"],
-                                     cwd=course, env=env, limit=120)
-    if timed_out or code != 0:
-        raise NotebookError(f"nbgrader generate_assignment failed for {ex.id}:\n{cap(out, 3000)}")
+    done = _nbgrader(["generate_assignment", ex.id, "--force", "--create"], cwd=course, env=env, limit=120)
+    if done.timed_out or done.code != 0:
+        raise NotebookError(f"nbgrader generate_assignment failed for {ex.id}:\n{cap(done.output, 3000)}")
 
 
 def _gradebook(ws: Workspace, ex: Exercise) -> Path:
@@ -131,15 +124,16 @@ def run_notebook_check(ws: Workspace, ex: Exercise) -> Result:
         shutil.copyfile(ws.heldout_warehouse, copy)
         env = _jupyter_env(tmp, ws.state_dir / "pycache")
         env["FLOWCAMP_WAREHOUSE"] = str(copy)
-        timed_out, out, code = _nbgrader(["autograde", ex.id, "--force", "--create"], cwd=course, env=env,
-                                         limit=ex.time_limit + STARTUP_ALLOWANCE)
+        done = _nbgrader(["autograde", ex.id, "--force", "--create"], cwd=course, env=env,
+                         limit=ex.time_limit + STARTUP_ALLOWANCE)
+    timed_out, out = done.timed_out, done.output
     graded = course / "autograded" / STUDENT / ex.id / nb_name
     cell_timeout = "CellTimeoutError" in out or "Timeout waiting for" in out or "timed out" in out.lower()
     if timed_out or (cell_timeout and not graded.exists()):
-        return Result(ex.id, "timeout", f"Your notebook took longer than {ex.time_limit:g} seconds to run and was "
+        return Result(ex.id, Status.TIMEOUT, f"Your notebook took longer than {ex.time_limit:g} seconds to run and was "
                                         "stopped. Look for a loop that never ends, or a cell waiting for input().")
     if not graded.exists():
-        return Result(ex.id, "error", _explain_failure(out, ex))
+        return Result(ex.id, Status.ERROR, _explain_failure(out, ex))
     return _score(ex, json.loads(graded.read_text(encoding="utf-8")), cell_timeout)
 
 
@@ -234,7 +228,7 @@ def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
                         f"Run `uv run flowcamp reset {ex.id}` for a fresh notebook (yours is backed up first) and copy "
                         "your answers into it."))
     if not checks:
-        return Result(ex.id, "error", "The graded notebook has no test cells (a course bug).")
+        return Result(ex.id, Status.ERROR, "The graded notebook has no test cells (a course bug).")
     status = overall_status(checks)
     if cell_timeout and status != "pass":
         status = "timeout"
@@ -243,3 +237,45 @@ def _score(ex: Exercise, nb: dict, cell_timeout: bool) -> Result:
            "timeout": "A cell took too long and was stopped.",
            "error": "A check could not finish."}[status]
     return Result(ex.id, status, msg, checks=checks)
+
+
+def release_problem(ex: Exercise) -> str | None:
+    """None if the starter notebook is what nbgrader makes from the source notebook today."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = generate_release(ex, Path(tmp) / ex.files[0])
+        if _cells(fresh) != _cells(ex.source_dir / ex.files[0]):
+            return (f"exercises/{ex.path}/{ex.files[0]} is out of date with its source notebook: "
+                    f"run `uv run flowcamp dev release {ex.id}`")
+    return None
+
+
+def _cells(path: Path) -> list[tuple[str, str]]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [(c["cell_type"], re.sub(r"\s+$", "", "".join(c["source"]))) for c in nb["cells"]]
+
+
+class NotebookKind(Kind):
+    name = "notebook"
+    description = "notebook: you fill in a Jupyter notebook"
+    slow = True
+    can_regenerate_starter = True
+
+    def problems(self, ex: Exercise) -> list[str]:
+        if len(ex.files) != 1 or not ex.files[0].endswith(".ipynb"):
+            return ["a notebook exercise must list exactly one .ipynb in files.edit"]
+        if ex.solution != "files":
+            return ["a notebook exercise's solution is its source notebook: files.solution = \"files\""]
+        return []
+
+    def slow_problems(self, ex: Exercise) -> list[str]:
+        note = release_problem(ex)
+        return [note] if note else []
+
+    def regenerate_starter(self, ex: Exercise) -> Path:
+        return generate_release(ex)
+
+    def file_problem(self, ex: Exercise, path: Path) -> str | None:
+        return notebook_file_problem(ex, path)
+
+    def grade(self, ws: Workspace, ex: Exercise, server_url: str | None = None) -> Result:
+        return run_notebook_check(ws, ex)

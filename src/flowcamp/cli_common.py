@@ -1,0 +1,88 @@
+"""What every `flowcamp` command shares: the consoles, exit codes, plain errors, the course, short paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from flowcamp.course import Course, CourseError
+from flowcamp.workspace import Workspace, WorkspaceError
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_TIMEOUT = 0, 1, 2, 3
+STATUS_EXIT = {"pass": EXIT_OK, "fail": EXIT_FAIL, "error": EXIT_ERROR, "timeout": EXIT_TIMEOUT}
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    err.print(f"[bold red]Error:[/] {message}")
+    return typer.Exit(code)
+
+
+def course() -> Course:
+    try:
+        c = Course()
+        c.exercises  # noqa: B018 - load now, so a broken course is reported here
+        return c
+    except CourseError as e:
+        raise fail(str(e)) from None
+
+
+def rel(path: Path) -> str:
+    """A path as short as possible from where the learner stands (absolute if that folder is gone)."""
+    try:
+        return os.path.relpath(path, Path.cwd())
+    except (ValueError, OSError):
+        return str(path)
+
+
+class State:
+    workspace_opt: Optional[str] = None
+
+
+state = State()
+
+
+def workspace(create: bool = False, quiet: bool = False) -> Workspace:
+    ws = Workspace.locate(course(), state.workspace_opt)
+    if ws.exists:
+        return ws
+    if not create:
+        raise fail(f"There is no flowcamp workspace at {ws.root}. Run `uv run flowcamp` first to create it "
+                   "(or pass --workspace DIR).")
+    init_workspace(ws, quiet=quiet)
+    return ws
+
+
+def init_workspace(ws: Workspace, seed: int | None = None, quiet: bool = False) -> None:
+    try:
+        report = ws.init(seed=seed)
+    except WorkspaceError as e:
+        raise fail(str(e)) from None
+    if not quiet:
+        if report.created:
+            console.print(f"Created your workspace at [bold]{ws.root}[/] with {len(report.added)} exercises.")
+        elif report.added:
+            console.print(f"Added {len(report.added)} new exercise(s): " + ", ".join(e.id for e in report.added))
+        if report.migrated_from is not None:
+            console.print(f"Updated your workspace for this version of flowcamp (from workspace version "
+                          f"{report.migrated_from}). Your files were not changed.")
+    ensure_warehouse(ws, quiet=quiet)
+
+
+def ensure_warehouse(ws: Workspace, quiet: bool = False) -> None:
+    from flowcamp import warehouse as wh
+
+    if wh.read_meta(ws.warehouse_path) is not None:
+        return
+    if quiet:
+        wh.ensure(ws.warehouse_path)
+        return
+    with console.status("Building the sample warehouse (a few seconds)..."):
+        wh.ensure(ws.warehouse_path)
+    console.print(f"Built the sample warehouse: [bold]{ws.warehouse_path}[/]")

@@ -1,0 +1,137 @@
+"""Runs an exercise's course checks (pytest files in ``checks/``) against a learner's folder.
+
+The checks run in a child process with the plugin :mod:`flowcamp.checks.plugin`, no conftest files and a
+time limit. The plugin writes one JSON line per check as it starts and ends, so a run stopped for taking
+too long still says which checks had passed. Kinds that grade with pytest (code, git, prefect) call
+:func:`run_pytest_checks`; what a check may do with the learner's code is up to the check helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from flowcamp import proc
+from flowcamp.course import Exercise
+from flowcamp.results import CheckResult, Result, Status, cap, overall_status
+from flowcamp.workspace import Workspace
+
+_PYTEST_MAIN = "import pytest; sys.exit(pytest.main(sys.argv[1:]))\n"
+
+TIMEOUT_CHECK = ("Stopped after {limit:g} seconds. Your code may be stuck in a loop that never ends, or waiting "
+                 "for something (input(), a network call, a lock on the warehouse).")
+RUN_MESSAGES = {
+    Status.PASS: "All checks passed.",
+    Status.FAIL: "Some checks did not pass yet: read the messages above, change your files, and check again.",
+    Status.ERROR: "A check could not finish; the messages above say why.",
+    Status.TIMEOUT: "A check took too long.",
+}
+
+
+def check_env(ws: Workspace, ex: Exercise, results_file: Path, extra: dict[str, str] | None = None) -> dict:
+    """The environment of the check process: where the learner's folder, the held-out data and the results are."""
+    return proc.child_env(
+        pycache=ws.state_dir / "pycache",
+        FLOWCAMP_EXERCISE=ex.id,
+        FLOWCAMP_EXERCISE_SOURCE=str(ex.source_dir),
+        FLOWCAMP_SEED=str(ws.seed),
+        FLOWCAMP_CACHE=str(ws.state_dir / "cache"),
+        FLOWCAMP_LEARNER_DIR=str(ws.exercise_dir(ex)),
+        FLOWCAMP_RESULTS=str(results_file),
+        FLOWCAMP_HELDOUT_WAREHOUSE=str(ws.heldout_warehouse),
+        FLOWCAMP_HELDOUT_SEED=str(ws.heldout_seed),
+        FLOWCAMP_WAREHOUSE=str(results_file.parent / "no-warehouse-outside-checks.duckdb"),
+        # Only our plugin: third-party pytest plugins that happen to be installed cost start-up time.
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        **(extra or {}),
+    )
+
+
+def pytest_args(checks_dir: Path, tmp: Path) -> list[str]:
+    ini = tmp / "pytest.ini"
+    ini.write_text("[pytest]\n", encoding="utf-8")
+    return [
+        *proc.python_code(_PYTEST_MAIN),
+        str(checks_dir),
+        "-c", str(ini), "--rootdir", str(tmp),
+        "-p", "flowcamp.checks.plugin", "--noconftest", "--assert=plain",
+        "-p", "no:cacheprovider", "--import-mode=importlib",
+        "-q", "--no-header", "--tb=short", "-o", "console_output_style=classic",
+        "--basetemp", str(tmp / "pytest-tmp"),
+    ]
+
+
+def run_pytest_checks(ws: Workspace, ex: Exercise, extra_env: dict[str, str] | None = None) -> Result:
+    """Run the course's checks of ``ex`` on the learner's copy; every outcome becomes a Result."""
+    if not ex.checks_dir.is_dir():
+        return Result(ex.id, Status.ERROR, f"The course has no checks for {ex.id} (a course bug).")
+    with tempfile.TemporaryDirectory(prefix="flowcamp-check-") as tmp:
+        tmp = Path(tmp)
+        results_file = tmp / "results.jsonl"
+        env = check_env(ws, ex, results_file, extra_env)
+        done = proc.run_limited(pytest_args(ex.checks_dir, tmp), cwd=ws.exercise_dir(ex), env=env,
+                                limit=ex.time_limit)
+        events = _read_events(results_file)
+    return collect(ex, events, done)
+
+
+def _read_events(results_file: Path) -> list[dict]:
+    if not results_file.exists():
+        return []
+    events = []
+    for line in results_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            ev = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(ev, dict):
+            events.append(ev)
+    return events
+
+
+def collect(ex: Exercise, events: list[dict], done: proc.Completed) -> Result:
+    """Turn the plugin's events into a Result: finished checks, the one that timed out, and the ones not run."""
+    collected: dict[str, dict] = {}
+    finished: dict[str, dict] = {}
+    running: str | None = None
+    for ev in events:
+        kind = ev.get("event")
+        if kind == "collected":
+            collected[ev["id"]] = ev
+        elif kind == "start":
+            running = ev["id"]
+        elif kind == "result":
+            finished[ev["id"]] = ev
+    checks = [_check(ex, cid, info, finished.get(cid), done.timed_out and cid == running)
+              for cid, info in collected.items()]
+    if done.timed_out:
+        return Result(ex.id, Status.TIMEOUT, f"The checks took longer than the {ex.time_limit:g} second limit and "
+                                             "were stopped. Look for a loop that never ends or code that waits "
+                                             "for input.", checks=checks)
+    if not collected:
+        return Result(ex.id, Status.ERROR, "The checks could not start. " + _tail(done.output), checks=checks)
+    status = overall_status(checks)
+    if done.code not in (0, 1) and status is Status.PASS:
+        status = Status.ERROR
+    return Result(ex.id, status, RUN_MESSAGES[status], checks=checks)
+
+
+def _check(ex: Exercise, cid: str, info: dict, ev: dict | None, timed_out: bool) -> CheckResult:
+    if ev is not None:
+        return CheckResult(name=ev["name"], status=ev["status"], message=ev.get("message", ""),
+                           max_points=ev["max_points"], output=ev.get("output", ""))
+    if timed_out:
+        return CheckResult(name=info["name"], status=Status.TIMEOUT, max_points=info["max_points"],
+                           message=TIMEOUT_CHECK.format(limit=ex.time_limit))
+    return CheckResult(name=info["name"], status=Status.SKIPPED, max_points=info["max_points"],
+                       message="Not run: the run stopped before this check.")
+
+
+def _tail(output: str, lines: int = 15) -> str:
+    return cap("\n".join(output.strip().splitlines()[-lines:]), 1500)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -1,0 +1,151 @@
+"""Process plumbing, in one place: run with a time limit, kill a process tree, start a detached service,
+and the environments that children (Python, git) get.
+
+Nothing here knows about exercises or kinds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Blocks a slow optional import that the Jupyter stack drags in (about 1 s on every `import prefect`):
+# jsonschema falls back gracefully when it is missing. See docs/benchmarks.
+FAST_IMPORTS = "import sys; sys.modules['rfc3987_syntax'] = None\n"
+
+# Git reads code to run from a repository's own config (fsmonitor, hooks, external diff, textconv, filters,
+# aliases) and from the user's. Every git command flowcamp runs on a learner's repository turns those off.
+SAFE_GIT_CONFIG = (
+    "-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}", "-c", "core.sshCommand=false",
+    "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.editor=false", "-c", "sequence.editor=false",
+    "-c", "protocol.ext.allow=never", "-c", "uploadpack.packObjectsHook=", "-c", "core.alternateRefsCommand=",
+)
+
+
+@dataclass
+class Completed:
+    """What a limited run gave: its output (stdout and stderr together), exit code, and whether it timed out."""
+
+    output: str
+    code: int | None
+    timed_out: bool
+
+
+def python_code(code: str) -> list[str]:
+    """A command that runs ``code`` in this Python, with the fast-import preamble first."""
+    return [sys.executable, "-c", FAST_IMPORTS + code]
+
+
+def child_env(base: dict[str, str] | None = None, *, pycache: Path | None = None,
+              drop: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """An environment for a Python child: bytecode cached (even where PYTHONDONTWRITEBYTECODE is set, else
+    Prefect is recompiled on every check), UTF-8 output, no prompts."""
+    env = dict(os.environ if base is None else base)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for name in drop:
+        env.pop(name, None)
+    if pycache is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.update(extra)
+    return env
+
+
+def git_env(base: dict[str, str] | None = None, *, keep_user_config: bool = False) -> dict[str, str]:
+    """An environment for git: no inherited GIT_* variables, no prompts, no system config; the user's global
+    config only when asked (the learner's own identity), never for reading a learner's repository."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith("GIT_")}
+    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+    if not keep_user_config:
+        env["GIT_CONFIG_GLOBAL"] = os.devnull
+    elif "GIT_CONFIG_GLOBAL" in (os.environ if base is None else base):
+        env["GIT_CONFIG_GLOBAL"] = (os.environ if base is None else base)["GIT_CONFIG_GLOBAL"]
+    return env
+
+
+def safe_git(repo: Path, *args: str) -> list[str]:
+    """A git command line for reading a repository that someone else controls (see SAFE_GIT_CONFIG)."""
+    return ["git", *SAFE_GIT_CONFIG, "-C", str(repo), *args]
+
+
+def _new_group_kwargs(detached: bool = False) -> dict:
+    if os.name == "posix":
+        return {"start_new_session": True}
+    flags = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    return {"creationflags": flags | (0x00000008 if detached else 0)}  # DETACHED_PROCESS
+
+
+def run_limited(args: list[str], cwd: Path, env: dict, limit: float) -> Completed:
+    """Run a command with a time limit; on timeout, stop it and everything it started."""
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, **_new_group_kwargs())
+    try:
+        out, _ = proc.communicate(timeout=limit)
+        return Completed(out.decode("utf-8", errors="replace"), proc.returncode, False)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc.pid)
+        out, _ = proc.communicate()
+        return Completed(out.decode("utf-8", errors="replace"), None, True)
+    finally:
+        kill_tree(proc.pid)  # anything the command left running in its group goes too
+
+
+def kill_tree(pid: int) -> None:
+    """Stop a process group started by :func:`run_limited` or :func:`start_detached`, at once."""
+    try:
+        if os.name == "posix":
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def start_detached(args: list[str], env: dict, log: Path, cwd: Path) -> subprocess.Popen:
+    """Start a long-lived service in its own session, its output going to ``log``, holding none of our pipes."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as fh:
+        return subprocess.Popen(args, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=cwd, close_fds=True, **_new_group_kwargs(detached=True))
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if os.name != "posix":
+        out = subprocess.run(["tasklist", "/FI", f"PID eq {pid}"], capture_output=True, text=True).stdout
+        return str(pid) in out
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def terminate(pid: int, grace: float = 10.0) -> None:
+    """Ask a process group to stop; kill it if it has not stopped after ``grace`` seconds."""
+    try:
+        if os.name == "posix":
+            os.killpg(pid, signal.SIGTERM)
+        else:
+            subprocess.run(["taskkill", "/T", "/PID", str(pid)], capture_output=True)
+    except (ProcessLookupError, PermissionError, OSError):
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.1)
+    kill_tree(pid)
