@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import math
 import os
 from pathlib import Path
@@ -14,8 +13,8 @@ import pytest
 from flowcamp import warehouse as wh
 
 # The module that build() and ensure() live in: patch _statements, _write and
-# SCHEMA_VERSION there. (wh.build is the function, so import the module by name.)
-whb = importlib.import_module("flowcamp.warehouse.build")
+# SCHEMA_VERSION there (wh.build is the function, wh.builder the module).
+from flowcamp.warehouse import builder as whb
 
 SMALL = 0.1  # 1,000 voter records: fast, and still big enough to show the mess
 

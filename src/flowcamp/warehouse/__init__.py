@@ -17,20 +17,20 @@ The modules:
 - ``common``: table sizes, the macros every table uses, made-up identities
 - ``voterfile``, ``mobilize``, ``actblue``, ``actionnetwork``, ``phonebank``:
   the statements that create each schema's tables
-- ``build``: the statements in order, build(), ensure(), the folder lock,
+- ``builder``: the statements in order, build(), ensure(), the folder lock,
   read_meta() and table_counts()
 
-``flowcamp.warehouse.build`` is the build() function; the module of the same
-name is ``sys.modules["flowcamp.warehouse.build"]`` (patch ``_write``,
+``flowcamp.warehouse.build`` is the build() function, and
+``flowcamp.warehouse.builder`` the module it lives in: patch ``_write``,
 ``_statements`` or ``SCHEMA_VERSION`` there to change what build() and
-ensure() do).
+ensure() do.
 """
 
 from __future__ import annotations
 
 # _statements, _write and _sizes are internals the tests use; patching them
 # here changes nothing (see above).
-from .build import _statements, _write, build, ensure, read_meta, table_counts  # noqa: F401
+from .builder import _statements, _write, build, ensure, read_meta, table_counts  # noqa: F401
 from .common import _sizes  # noqa: F401
 from .data import DEFAULT_SCALE, LEARNER_SEED, SCHEMA_VERSION
 
