@@ -1,100 +1,59 @@
-"""Every lesson page follows the lesson anatomy in docs/authoring.md.
+"""Every lesson follows the lesson anatomy (docs/authoring.md), and lessons and exercises name each other.
 
-Each test is parametrized by lesson file (or by exercise), so a failure names
-the page to fix. With no lessons written yet, there is nothing to check.
+Everything is read through the course model (flowcamp.course): these tests never parse front matter or
+exercise.toml themselves. Each test is parametrized by lesson or by exercise, so a failure names the
+file to fix.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
+
+from flowcamp.course import Course, lesson_anatomy_problems
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
-
-LESSONS = sorted(DOCS.glob("lessons/[0-9]*-*/[0-9]*-*.md"))
-EXERCISES = sorted(ROOT.glob("exercises/[0-9]*-*/[0-9]*-*/exercise.toml"))
+COURSE = Course(ROOT)
+LESSON_FILES = sorted(p for p in COURSE.lessons_dir.glob("*/*.md") if p.name != "index.md")
 
 
-def lesson_id(path: Path) -> str:
-    return path.relative_to(DOCS).as_posix()
+def lesson_path(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
 
 
-def exercise_id(path: Path) -> str:
-    return path.parent.relative_to(ROOT / "exercises").as_posix()
+@pytest.mark.parametrize("path", LESSON_FILES, ids=lesson_path)
+def test_lesson_loads(path):
+    """The file is a lesson the course model can read (name, front matter, timings, exercise ids)."""
+    loaded = {ls.source.resolve() for ls in COURSE.lessons}
+    problems = [p for p in COURSE.problems() if p.startswith(lesson_path(path) + ":")]
+    assert path.resolve() in loaded, "\n".join(problems) or f"{lesson_path(path)} could not be read as a lesson"
 
 
-def front_matter(text: str) -> dict:
-    m = re.match(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", text, re.S)
-    assert m, "the page must start with front matter between two '---' lines"
-    data = yaml.safe_load(m.group(1))
-    assert isinstance(data, dict), "the front matter must be 'key: value' lines"
-    return data
+@pytest.mark.parametrize("lesson", COURSE.lessons, ids=lambda ls: ls.id)
+def test_lesson_anatomy(lesson):
+    problems = lesson_anatomy_problems(lesson.text())
+    assert not problems, f"{lesson.path}: " + "; ".join(problems)
 
 
-def admonition(text: str, kind: str, title: str) -> str | None:
-    """The body of the first ``!!! kind "title"`` box, or None if there is none."""
-    lines = text.splitlines()
-    header = re.compile(rf'^[!?]{{3}}\+?\s+{re.escape(kind)}\s+"{re.escape(title)}"\s*$')
-    for i, line in enumerate(lines):
-        if header.match(line):
-            body = []
-            for nxt in lines[i + 1 :]:
-                if nxt.strip() and not nxt.startswith(("    ", "\t")):
-                    break
-                body.append(nxt)
-            return "\n".join(body)
-    return None
+@pytest.mark.parametrize("lesson", COURSE.lessons, ids=lambda ls: ls.id)
+def test_lesson_names_the_civis_features_it_replaces(lesson):
+    assert lesson.civis, (f"{lesson.path}: name the Civis features this lesson replaces in its front matter "
+                          "(civis: [{civis: ..., code: ...}]), so the Civis-to-code map lists it")
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
-def test_front_matter(lesson):
-    data = front_matter(lesson.read_text(encoding="utf-8"))
-    title = data.get("title")
-    assert isinstance(title, str) and title.strip(), f"{lesson_id(lesson)}: front matter needs a 'title'"
-    for key in ("teaching", "exercises"):
-        value = data.get(key)
-        assert isinstance(value, int) and not isinstance(value, bool), (
-            f"{lesson_id(lesson)}: front matter needs '{key}' as a whole number of minutes, got {value!r}"
-        )
+@pytest.mark.parametrize("lesson", COURSE.lessons, ids=lambda ls: ls.id)
+def test_lesson_exercise_ids_are_exercises_that_point_back(lesson):
+    by_id = {ex.id: ex for ex in COURSE.exercises}
+    for ex_id in lesson.exercise_ids:
+        assert ex_id in by_id, f"{lesson.path}: 'exercise_ids' names '{ex_id}', which is no exercise"
+        assert by_id[ex_id].lesson_id == lesson.id, (
+            f"{lesson.path} lists '{ex_id}', but that exercise's lesson is {by_id[ex_id].lesson}")
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
-def test_overview_box(lesson):
-    body = admonition(lesson.read_text(encoding="utf-8"), "abstract", "Overview")
-    assert body is not None, f'{lesson_id(lesson)}: needs an `!!! abstract "Overview"` box'
-    assert "**Questions**" in body, f"{lesson_id(lesson)}: the Overview box needs **Questions**"
-    assert "**Objectives**" in body, f"{lesson_id(lesson)}: the Overview box needs **Objectives**"
-
-
-@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
-def test_key_points_box(lesson):
-    body = admonition(lesson.read_text(encoding="utf-8"), "success", "Key points")
-    assert body is not None, f'{lesson_id(lesson)}: needs a `!!! success "Key points"` box'
-    assert re.search(r"^\s+[-*] \S", body, re.M), f"{lesson_id(lesson)}: the Key points box needs a list of points"
-
-
-@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
-def test_civis_beside_new_way(lesson):
-    tabs = re.findall(r'^\s*=== "', lesson.read_text(encoding="utf-8"), re.M)
-    assert len(tabs) >= 2, (
-        f'{lesson_id(lesson)}: show the Civis way beside the new way with at least two content tabs (=== "...")'
-    )
-
-
-@pytest.mark.parametrize("toml_path", EXERCISES, ids=exercise_id)
-def test_exercise_points_at_its_lesson(toml_path):
-    meta = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    ex = meta.get("id", toml_path.parent.name)
-    lesson = meta.get("lesson")
-    assert lesson, f"exercise {ex}: exercise.toml needs a 'lesson' (a path relative to docs/)"
-    path = DOCS / lesson
-    assert path.is_file(), f"exercise {ex}: its lesson docs/{lesson} does not exist"
-    assert re.fullmatch(r"lessons/\d+-[^/]+/\d+-[^/]+\.md", lesson), (
-        f"exercise {ex}: 'lesson' should look like lessons/NN-module/NN-topic.md, got {lesson!r}"
-    )
-    assert ex in path.read_text(encoding="utf-8"), f"exercise {ex}: docs/{lesson} never mentions the id {ex!r}"
+@pytest.mark.parametrize("ex", COURSE.exercises, ids=lambda ex: ex.id)
+def test_exercise_points_at_a_lesson_that_lists_it(ex):
+    lesson = COURSE.lesson_of(ex)
+    assert lesson is not None, f"exercise {ex.id}: its lesson {ex.lesson} does not exist (or could not be read)"
+    assert ex.id in lesson.exercise_ids, f"exercise {ex.id}: {lesson.path} does not list it in 'exercise_ids'"
+    assert ex.id in lesson.body(), f"exercise {ex.id}: {lesson.path} never mentions the id {ex.id!r}"
