@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,50 @@ def test_seeds_differ_between_workspaces(golden_course, tmp_path):
         ws.init()
         seeds.add(ws.seed)
     assert len(seeds) > 1
+
+
+OLD_WORKSPACE = Path(__file__).resolve().parent / "fixtures" / "workspace-b4be27e.tar.gz"
+
+
+@pytest.fixture
+def old_workspace(course, tmp_path):
+    """A workspace made by flowcamp at commit b4be27e (before the engine redesign), seed 4242: check-loop
+    solved, one hint of env-settings seen."""
+    import tarfile
+
+    with tarfile.open(OLD_WORKSPACE) as tar:
+        tar.extractall(tmp_path, filter="data")
+    return Workspace(tmp_path / "workspace", course)
+
+
+def test_a_workspace_from_before_the_redesign_is_migrated_and_keeps_working(old_workspace):
+    from flowcamp.kinds import kind_of
+    from flowcamp.results import Status
+    from flowcamp.runner import run_check
+
+    ws = old_workspace
+    assert ws.meta()["version"] == 1 and "course" in ws.meta()
+    report = ws.init()
+    assert report.migrated_from == 1 and not report.added
+    assert ws.meta()["version"] == 2 and "course" not in ws.meta() and ws.seed == 4242
+    assert ws.init().migrated_from is None  # once is enough
+    # Progress is kept: check-loop is done, the hint count stays.
+    assert ws.status(ws.course.get("check-loop")) == "done"
+    assert ws.entry(ws.course.get("env-settings"))["hints_shown"] == 1
+    # Repositories prepared by the old flowcamp still give the right verdicts: the checks' facts, rebuilt
+    # from the seed, match them.
+    for ex_id in ("one-character", "branch-merge", "sql-conflict"):
+        ex = ws.course.get(ex_id)
+        assert run_check(ws, ex).status is Status.FAIL, ex_id
+        kind_of(ex).apply_solution(ws, ex)
+        result = run_check(ws, ex)
+        assert result.status is Status.PASS, result.to_json()
+
+
+def test_a_workspace_from_a_newer_flowcamp_is_refused_plainly(course, make_workspace):
+    ws = make_workspace(course)
+    meta = ws.meta()
+    meta["version"] = 99
+    (ws.state_dir / "workspace.json").write_text(json.dumps(meta))
+    with pytest.raises(WorkspaceError, match="newer flowcamp"):
+        ws.init()

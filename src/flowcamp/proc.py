@@ -51,6 +51,11 @@ def child_env(base: dict[str, str] | None = None, *, pycache: Path | None = None
         env.pop(name, None)
     if pycache is not None:
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    # Tools installed beside this Python (alembic, which nbgrader calls by name; prefect) are found even when
+    # flowcamp was started as .venv/bin/flowcamp without activating the environment.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.setdefault("PYTHONIOENCODING", "utf-8")
     env["GIT_TERMINAL_PROMPT"] = "0"
     env.update(extra)

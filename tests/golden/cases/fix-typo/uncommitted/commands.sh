@@ -1,0 +1,2 @@
+cd repo
+sed -i.bak 's/> 18/>= 18/' query.sql && rm -f query.sql.bak
