@@ -8,6 +8,7 @@ that name the learner's file and line.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import itertools
 import os
@@ -26,6 +27,15 @@ class LearnerError(AssertionError):
 
     It is an AssertionError so that it counts as a failed check, not a broken one.
     """
+
+
+def reset_hint() -> str:
+    """The sentence that tells a learner how to start this exercise again (its id from FLOWCAMP_EXERCISE):
+
+    '`uv run flowcamp reset <id>` starts the exercise again (your files are backed up first).'
+    """
+    command = " ".join(["uv run flowcamp reset", os.environ.get("FLOWCAMP_EXERCISE", "")]).strip()
+    return f"`{command}` starts the exercise again (your files are backed up first)."
 
 
 def describe_exception(exc: BaseException, learner_dir: Path | None = None) -> str:
@@ -66,8 +76,7 @@ class Learner:
         p = self.dir / name
         if not p.is_file():
             raise LearnerError(
-                f"{name} is missing from your exercise folder. "
-                f"If you deleted or renamed it, `uv run flowcamp reset` restores the starter (your files are backed up first)."
+                f"{name} is missing from your exercise folder. If you deleted or renamed it, {reset_hint()}"
             )
         try:
             return p.read_text(encoding="utf-8")
@@ -152,6 +161,31 @@ class Commit:
         return len(self.parents) > 1
 
 
+_FACTS: dict[tuple[str, int, str | None], dict] = {}
+
+
+def exercise_facts() -> dict:
+    """The facts the exercise's prepare.py returns for this workspace's seed: ``{folder: {...}}``.
+
+    Rebuilt from the course's own prepare.py (:func:`flowcamp.prepare.build_facts`, cached in the
+    workspace), never read from the learner's files. Needs the environment the check runner sets.
+    """
+    source, seed = os.environ.get("FLOWCAMP_EXERCISE_SOURCE"), os.environ.get("FLOWCAMP_SEED")
+    if not source or not seed:
+        raise RuntimeError("FLOWCAMP_EXERCISE_SOURCE and FLOWCAMP_SEED are not set: checks that read an "
+                           "exercise's facts must be run by flowcamp (`uv run flowcamp check`), not by pytest directly")
+    cache = os.environ.get("FLOWCAMP_CACHE") or None
+    key = (source, int(seed), cache)
+    if key not in _FACTS:
+        from flowcamp.prepare import PrepareError, build_facts
+
+        try:
+            _FACTS[key] = build_facts(Path(source), int(seed), Path(cache) if cache else None)
+        except PrepareError as e:
+            raise RuntimeError(f"The exercise's prepare.py could not rebuild its facts (a course bug): {e}") from None
+    return _FACTS[key]
+
+
 class Repo:
     """Reads a git repository with plumbing commands. Never reads command history."""
 
@@ -159,6 +193,22 @@ class Repo:
 
     def __init__(self, path: Path):
         self.path = Path(path).resolve()
+
+    @property
+    def facts(self) -> dict:
+        """What prepare.py recorded about this repository as it built it, e.g. ``{"start": sha}``.
+
+        The entry for this folder (relative to the learner's exercise folder) in :func:`exercise_facts`;
+        ``{}`` if prepare.py recorded nothing for it. Trusted: the learner cannot change it.
+        """
+        learner_dir = os.environ.get("FLOWCAMP_LEARNER_DIR")
+        folder = self.path.name
+        if learner_dir:
+            try:
+                folder = self.path.relative_to(Path(learner_dir).resolve()).as_posix()
+            except ValueError:
+                pass
+        return copy.deepcopy(exercise_facts().get(folder, {}))
 
     def git(self, *args: str, check: bool = True) -> str:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
@@ -176,7 +226,7 @@ class Repo:
 
     def require_repo(self) -> None:
         if not self.path.is_dir():
-            raise LearnerError(f"The folder {self.path.name}/ is missing. `uv run flowcamp reset` restores the exercise.")
+            raise LearnerError(f"The folder {self.path.name}/ is missing. {reset_hint()}")
         if not self.is_repo():
             raise LearnerError(
                 f"{self.path.name}/ is not a git repository of its own yet. "
