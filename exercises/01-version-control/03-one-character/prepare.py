@@ -2,20 +2,29 @@
 
 Everything comes from the seed: how many commits, their order, who made them, which character went
 missing and in which commit. Dates are fixed, so the same seed always gives the same commit hashes.
-The check reads `.git/flowcamp-one-character.json` (the starting HEAD and the bad commit).
+prepare() returns the facts the checks need (the starting HEAD, the bad commit and the deleted character);
+the checks rebuild them with flowcamp.prepare.build_facts.
+
+Every text committed here is frozen: changing it changes the commit hashes of every workspace's pipeline/.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from flowcamp.prepare import ScriptedRepo, shared_text
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
 SQL = "sql/turnout_by_district.sql"
 
+# The course's turnout query, with typed dates and active voters only.
 TURNOUT_SQL = """\
 -- Turnout by state House district, 2022 general election.
 -- Copied out of the Civis script "Turnout by district (weekly)".
@@ -24,21 +33,11 @@ TURNOUT_SQL = """\
 -- One row per district: active registered voters, how many of them voted,
 -- and the share that voted.
 
-SELECT
-    p.state_house_district                  AS district,
-    COUNT(DISTINCT p.person_id)             AS registered,
-    COUNT(DISTINCT vh.person_id)            AS voted,
-    ROUND(100.0 * COUNT(DISTINCT vh.person_id)
-          / NULLIF(COUNT(DISTINCT p.person_id), 0), 1) AS turnout_pct
-FROM voterfile.people AS p
-LEFT JOIN voterfile.vote_history AS vh
-       ON vh.person_id = p.person_id
-      AND vh.election_date = DATE '2022-11-08'
-WHERE p.voter_status = 'active'
-  AND p.registration_date <= DATE '2022-10-24'
-GROUP BY p.state_house_district
-ORDER BY p.state_house_district;
-"""
+""" + _replace_once(
+    _replace_once(shared_text("turnout_by_district.sql"), "'2022-11-08'", "DATE '2022-11-08'"),
+    "WHERE p.registration_date <= '2022-10-24'\n",
+    "WHERE p.voter_status = 'active'\n  AND p.registration_date <= DATE '2022-10-24'\n",
+)
 
 # The one-character deletions. Each keeps the SQL valid, and each makes the table silently wrong.
 BUGS = [
@@ -242,48 +241,17 @@ HEADER_EDITS = [
 ]
 
 
-def prepare(exercise_dir: Path, seed: int) -> None:
+def prepare(exercise_dir: Path, seed: int) -> dict:
     rng = random.Random(f"one-character-{seed}")
-    repo = exercise_dir / "pipeline"
-    repo.mkdir(parents=True, exist_ok=True)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    base_env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"})
-
-    def git(*args: str, env: dict | None = None) -> str:
-        proc = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                              env={**base_env, **(env or {})})
-        return proc.stdout.strip()
-
-    def write(rel: str, text: str) -> None:
-        p = repo / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8", newline="\n")
-
-    def read(rel: str) -> str:
-        return (repo / rel).read_text(encoding="utf-8")
-
-    git("init", "-q")
-    git("symbolic-ref", "HEAD", "refs/heads/main")
-    # The learner's own commits need an identity; a new learner may have no global git config.
-    git("config", "user.name", "Flowcamp Learner")
-    git("config", "user.email", "learner@example.org")
-    git("config", "commit.gpgsign", "false")
-    git("config", "core.autocrlf", "false")
+    # The learner's own commits need an identity (a new learner may have no global git config): the default one.
+    repo = ScriptedRepo(exercise_dir / "pipeline")
 
     when = datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=-5)))
-    count = 0
 
     def commit(message: str, author: tuple[str, str]) -> str:
-        nonlocal when, count
+        nonlocal when
         when += timedelta(days=rng.choice([0, 1, 1, 2, 3]), hours=rng.randint(1, 5), minutes=rng.randint(0, 59))
-        stamp = when.strftime("%Y-%m-%dT%H:%M:%S%z")
-        git("add", "-A")
-        git("commit", "-q", "-m", message, env={
-            "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_AUTHOR_DATE": stamp,
-            "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1], "GIT_COMMITTER_DATE": stamp,
-        })
-        count += 1
-        return git("rev-parse", "HEAD")
+        return repo.commit(message, author=author, when=when)
 
     authors = AUTHORS[:]
     rng.shuffle(authors)
@@ -293,10 +261,10 @@ def prepare(exercise_dir: Path, seed: int) -> None:
         return rng.choice(authors)
 
     # The first commit: the query, the runner and the check, as they came out of Civis.
-    write(SQL, TURNOUT_SQL)
-    write("run_turnout.py", RUN_TURNOUT)
-    write("check_turnout.py", CHECK_TURNOUT)
-    write("README.md", README)
+    repo.write(SQL, TURNOUT_SQL)
+    repo.write("run_turnout.py", RUN_TURNOUT)
+    repo.write("check_turnout.py", CHECK_TURNOUT)
+    repo.write("README.md", README)
     commit("Bring the turnout script over from Civis", authors[0])
 
     # The ordinary commits that follow, in a seed-chosen order.
@@ -325,31 +293,26 @@ def prepare(exercise_dir: Path, seed: int) -> None:
     def apply(step) -> None:
         kind = step[0]
         if kind == "file":
-            write(step[1], step[2])
+            repo.write(step[1], step[2])
         elif kind == "append":
             rel, line = step[1], step[2]
-            old = read(rel) if (repo / rel).exists() else f"# {Path(rel).stem.title()}\n\n"
-            write(rel, old + f"- {line}\n")
+            old = repo.read(rel) if repo.exists(rel) else f"# {Path(rel).stem.title()}\n\n"
+            repo.write(rel, old + f"- {line}\n")
         else:
             _, old, new = step[1]
-            text = read(SQL)
-            assert old in text
-            write(SQL, text.replace(old, new, 1))
+            repo.write(SQL, _replace_once(repo.read(SQL), old, new))
 
     for message, step in before:
         apply(step)
         commit(message, who())
 
     good, broken = rng.choice(BUGS)
-    text = read(SQL)
-    assert text.count(good) == 1 and len(good) - len(broken) == 1
-    write(SQL, text.replace(good, broken))
+    assert len(good) - len(broken) == 1
+    repo.write(SQL, _replace_once(repo.read(SQL), good, broken))
     bad = commit(rng.choice(BAD_MESSAGES), who())
 
     for message, step in after:
         apply(step)
         commit(message, who())
 
-    start = git("rev-parse", "HEAD")
-    info = {"start": start, "bad": bad, "file": SQL, "good": good, "broken": broken}
-    (repo / ".git" / "flowcamp-one-character.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return {"pipeline": {"start": repo.head(), "bad": bad, "file": SQL, "good": good, "broken": broken}}

@@ -4,14 +4,18 @@
 - by-district groups by state house district instead of county, and adds a column with_email.
 Merging by-district into main gives a conflict in active_voters.sql.
 
-Authors and dates come from the seed (hashes are the same for one seed). The starting commits
-are written to .git/flowcamp-start (JSON) so the checks can tell old work from new.
+Authors and dates come from the seed (hashes are the same for one seed). prepare() returns the branches'
+starting commits, so the checks can tell old work from new.
+
+Every text committed here is frozen: changing it changes the commit hashes of every workspace's project/.
+(The files are written with the platform's newlines, as this script always did, so that repositories
+made before it used flowcamp.prepare stay byte-identical on Windows too.)
 """
 
-import json
-import os
-import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
+
+from flowcamp.prepare import ScriptedRepo, shared_text
 
 PEOPLE = [("Dana Ortiz", "dana@example.org"), ("Kwame Mensah", "kwame@example.org"),
           ("Priya Natarajan", "priya@example.org"), ("Lee Walsh", "lee@example.org"),
@@ -43,72 +47,34 @@ BY_DISTRICT = BASE.replace(
     "-- Active registered voters per county.",
     "-- Active registered voters per state house district, and how many have an email.")
 
-RUNNER = '''\
-"""Run active_voters.sql and print the result: python run_query.py"""
-
-import os
-from pathlib import Path
-
-import duckdb
-
-HERE = Path(__file__).resolve().parent
+RUNNER = shared_text("run_sql_file.py.template").format(sql="active_voters.sql", script="run_query.py")
 
 
-def find_warehouse() -> Path:
-    """FLOWCAMP_WAREHOUSE if set, else the first warehouse.duckdb in this folder or above."""
-    if os.environ.get("FLOWCAMP_WAREHOUSE"):
-        return Path(os.environ["FLOWCAMP_WAREHOUSE"])
-    for folder in [HERE, *HERE.parents]:
-        if (folder / "warehouse.duckdb").exists():
-            return folder / "warehouse.duckdb"
-    raise SystemExit("No warehouse.duckdb found. Set FLOWCAMP_WAREHOUSE to its path.")
-
-
-if __name__ == "__main__":
-    query = (HERE / "active_voters.sql").read_text()
-    with duckdb.connect(str(find_warehouse()), read_only=True) as con:
-        con.sql(query).show(max_rows=300)
-'''
-
-
-def prepare(exercise_dir: Path, seed: int) -> None:
-    repo = exercise_dir / "project"
-    repo.mkdir(exist_ok=True)
+def prepare(exercise_dir: Path, seed: int) -> dict:
     first = seed % len(PEOPLE)
-    a_name, a_email = PEOPLE[first]
-    b_name, b_email = PEOPLE[(first + 1 + seed // 7 % (len(PEOPLE) - 1)) % len(PEOPLE)]
+    a = PEOPLE[first]
+    b = PEOPLE[(first + 1 + seed // 7 % (len(PEOPLE) - 1)) % len(PEOPLE)]
     day = 1 + seed % 27
-    clock = [0]
+    # The first author is also the repository's identity (and so the committer of every commit).
+    repo = ScriptedRepo(exercise_dir / "project", identity=a)
 
-    def git(*args, who=(a_name, a_email)):
-        clock[0] += 1
-        when = f"2024-05-{day:02d}T10:{clock[0]:02d}:00+00:00"
-        env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when,
-               "GIT_AUTHOR_NAME": who[0], "GIT_AUTHOR_EMAIL": who[1]}
-        return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                               env=env).stdout
+    def at(minute: int) -> datetime:
+        return datetime(2024, 5, day, 10, minute, tzinfo=timezone.utc)
 
-    sql = repo / "active_voters.sql"
-    git("init", "-q")
-    git("symbolic-ref", "HEAD", "refs/heads/main")
-    git("config", "user.name", a_name)
-    git("config", "user.email", a_email)
-    sql.write_text(BASE, encoding="utf-8")
-    (repo / "run_query.py").write_text(RUNNER, encoding="utf-8")
-    git("add", "active_voters.sql", "run_query.py")
-    git("commit", "-q", "-m", "Add the active voters query from Civis, and a script to run it")
+    repo.write("active_voters.sql", BASE, newline=None)
+    repo.write("run_query.py", RUNNER, newline=None)
+    repo.commit("Add the active voters query from Civis, and a script to run it", when=at(6))
 
-    git("switch", "-q", "-c", "by-district")
-    sql.write_text(BY_DISTRICT, encoding="utf-8")
-    git("commit", "-q", "-am", "Count per state house district, and how many have an email", who=(b_name, b_email))
+    repo.switch("by-district", create=True)
+    repo.write("active_voters.sql", BY_DISTRICT, newline=None)
+    by_district = repo.commit("Count per state house district, and how many have an email", author=b,
+                              committer=a, when=at(8))
 
-    git("switch", "-q", "main")
-    git("switch", "-q", "-c", "dem-only")
-    sql.write_text(DEM_ONLY, encoding="utf-8")
-    git("commit", "-q", "-am", "Keep only Democrats, however the party is spelled")
+    repo.switch("main")
+    repo.switch("dem-only", create=True)
+    repo.write("active_voters.sql", DEM_ONLY, newline=None)
+    dem_only = repo.commit("Keep only Democrats, however the party is spelled", when=at(11))
 
-    git("switch", "-q", "main")
-    git("merge", "-q", "--ff-only", "dem-only")
-
-    tips = {"dem-only": git("rev-parse", "dem-only").strip(), "by-district": git("rev-parse", "by-district").strip()}
-    (repo / ".git" / "flowcamp-start").write_text(json.dumps(tips) + "\n", encoding="utf-8")
+    repo.switch("main")
+    repo.git("merge", "-q", "--ff-only", "dem-only")
+    return {"project": {"start": repo.head(), "branches": {"dem-only": dem_only, "by-district": by_district}}}

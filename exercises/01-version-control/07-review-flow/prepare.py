@@ -3,14 +3,19 @@
 It holds main (the turnout pipeline, three commits by two colleagues) and a branch
 review-notes with REVIEW.md, where a reviewer asks for a change. The seed picks the
 column name the reviewer asks for, so answers cannot be copied between learners.
-Dates are fixed, so the hashes are the same for the same seed.
+Dates are fixed, so the hashes are the same for the same seed. prepare() returns the two branches'
+commits, the column and the reviewer for the checks.
+
+Every text committed here is frozen: changing it changes the commit hashes of every workspace's remote.git.
+(The files are written with the platform's newlines, as this script always did, so that repositories
+made before it used flowcamp.prepare stay byte-identical on Windows too.)
 """
 
-import json
-import os
-import subprocess
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
+
+from flowcamp.prepare import ScriptedRepo, shared_text
 
 # The reviewer asks to rename turnout_pct to one of these; the seed picks which.
 COLUMN_NAMES = ["pct_voted", "share_voted", "turnout_percent", "percent_voted", "voted_share"]
@@ -24,20 +29,7 @@ QUERY_2022 = """\
 -- One row per district: how many registered voters live there,
 -- how many of them voted, and the share that voted.
 
-SELECT
-    p.state_house_district                  AS district,
-    COUNT(DISTINCT p.person_id)             AS registered,
-    COUNT(DISTINCT vh.person_id)            AS voted,
-    ROUND(100.0 * COUNT(DISTINCT vh.person_id)
-          / NULLIF(COUNT(DISTINCT p.person_id), 0), 1) AS turnout_pct
-FROM voterfile.people AS p
-LEFT JOIN voterfile.vote_history AS vh
-       ON vh.person_id = p.person_id
-      AND vh.election_date = '2022-11-08'
-WHERE p.registration_date <= '2022-10-24'
-GROUP BY p.state_house_district
-ORDER BY p.state_house_district;
-"""
+""" + shared_text("turnout_by_district.sql")  # the course's turnout query
 
 RUNNER = '''\
 """Run turnout_by_district.sql against the warehouse and print the result.
@@ -106,55 +98,27 @@ branch and push it, so I can see just what changed since my review.
 """
 
 
-def prepare(exercise_dir: Path, seed: int) -> None:
+def prepare(exercise_dir: Path, seed: int) -> dict:
     column = COLUMN_NAMES[seed % len(COLUMN_NAMES)]
-    reviewer, reviewer_email = REVIEWERS[(seed // len(COLUMN_NAMES)) % len(REVIEWERS)]
-    remote = exercise_dir / "remote.git"
+    reviewer = REVIEWERS[(seed // len(COLUMN_NAMES)) % len(REVIEWERS)]
+    maya = ("Maya Okafor", "maya@example.org")
 
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
-        env.pop(key, None)
+    def day(n: int) -> datetime:
+        return datetime(2026, 3, n, 10, 0, tzinfo=timezone.utc)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "pipeline"
-        src.mkdir()
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        src = ScriptedRepo(Path(tmp) / "pipeline", identity=("Flowcamp Setup", "setup@example.org"))
+        src.write("turnout_by_district.sql", QUERY_2022, newline=None)
+        src.commit("Add the turnout query, moved from Civis", author=maya, when=day(2))
+        src.write("run_turnout.py", RUNNER, newline=None)
+        src.commit("Add a script that runs the turnout query", author=maya, when=day(3))
+        src.write("README.md", PROJECT_README, newline=None)
+        main_sha = src.commit("Say how we change the pipeline", author=reviewer, when=day(4))
 
-        def git(*args, cwd=src, **extra):
-            subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env={**env, **extra})
+        src.switch("review-notes", create=True)
+        src.write("REVIEW.md", REVIEW.format(reviewer=reviewer[0], column=column), newline=None)
+        review_sha = src.commit("Review notes for the 2024 update", author=reviewer, when=day(9))
 
-        def commit(message, who, when):
-            name, email = who
-            stamp = f"2026-03-{when:02d}T10:00:00+00:00"
-            git("add", "-A")
-            git("-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "-q", "-m", message,
-                GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+        src.publish_bare(exercise_dir / "remote.git", ["main", "review-notes"], head="main")
 
-        git("init", "-q")
-        git("symbolic-ref", "HEAD", "refs/heads/main")
-        git("config", "user.name", "Flowcamp Setup")
-        git("config", "user.email", "setup@example.org")
-        git("config", "commit.gpgsign", "false")
-        maya = ("Maya Okafor", "maya@example.org")
-        (src / "turnout_by_district.sql").write_text(QUERY_2022, encoding="utf-8")
-        commit("Add the turnout query, moved from Civis", maya, 2)
-        (src / "run_turnout.py").write_text(RUNNER, encoding="utf-8")
-        commit("Add a script that runs the turnout query", maya, 3)
-        (src / "README.md").write_text(PROJECT_README, encoding="utf-8")
-        commit("Say how we change the pipeline", (reviewer, reviewer_email), 4)
-        main_sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=src, check=True, capture_output=True,
-                                  text=True, env=env).stdout.strip()
-
-        git("checkout", "-q", "-b", "review-notes")
-        (src / "REVIEW.md").write_text(REVIEW.format(reviewer=reviewer, column=column), encoding="utf-8")
-        commit("Review notes for the 2024 update", (reviewer, reviewer_email), 9)
-        review_sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=src, check=True, capture_output=True,
-                                    text=True, env=env).stdout.strip()
-
-        git("init", "-q", "--bare", str(remote), cwd=exercise_dir)
-        git("symbolic-ref", "HEAD", "refs/heads/main", cwd=remote)
-        git("push", "-q", str(remote), "main", "review-notes")
-
-    # What the checks compare against. Git ignores extra files in a bare repository.
-    (remote / "flowcamp.json").write_text(json.dumps({
-        "main": main_sha, "review_notes": review_sha, "column": column, "reviewer": reviewer,
-    }, indent=2) + "\n", encoding="utf-8")
+    return {"remote.git": {"main": main_sha, "review_notes": review_sha, "column": column, "reviewer": reviewer[0]}}

@@ -1,18 +1,17 @@
 """Checks for `one-character`: the bad commit is undone by a new commit, and nothing else is lost.
 
 They look at the outcome only: `git revert` and a hand-made fix that puts the character back both pass.
-What they compare: the starting HEAD and the bad commit (recorded by prepare.py in
-.git/flowcamp-one-character.json), the files at HEAD, and the turnout table that HEAD's SQL builds
-in the held-out warehouse.
+What they compare: the starting HEAD and the bad commit (the facts prepare.py returns, rebuilt from the
+course's own code: `repo("pipeline").facts`), the files at HEAD, and the turnout table that HEAD's SQL
+builds in the held-out warehouse.
 """
-
-import json
 
 import duckdb
 import pytest
 
-EX = "one-character"
-RESET = f"`uv run flowcamp reset {EX}` gives you a fresh copy (your folder is backed up first)."
+from flowcamp.checks import reset_hint
+
+RESET = reset_hint()
 
 
 def _norm(text):
@@ -23,9 +22,7 @@ def _pipeline(repo):
     """The pipeline repository and what prepare.py recorded about it."""
     pipe = repo("pipeline")
     pipe.require_repo()
-    info_file = pipe.path / ".git" / "flowcamp-one-character.json"
-    assert info_file.is_file(), f"pipeline/ is not the repository this exercise made. {RESET}"
-    info = json.loads(info_file.read_text(encoding="utf-8"))
+    info = pipe.facts
     assert pipe.resolve(info["start"]) and pipe.resolve(info["bad"]), (
         f"The commits this exercise started with are gone from pipeline/. {RESET}"
     )

@@ -7,6 +7,8 @@ a fast-forward or a merge commit pass.
 import duckdb
 import pytest
 
+from flowcamp.checks import reset_hint
+
 SQL = "turnout_by_district.sql"
 COLUMN = "inactive"
 
@@ -26,15 +28,13 @@ WHERE p.registration_date <= '2022-10-24'
 GROUP BY p.state_house_district
 """
 
-RESET = "`uv run flowcamp reset branch-merge` starts the exercise again (your files are backed up first)."
+RESET = reset_hint()
 
 
 def _project(repo):
     project = repo("project")
     project.require_repo()
-    start_file = project.path / ".git" / "flowcamp-start"
-    assert start_file.is_file(), f"project/ is not the repository the exercise made. {RESET}"
-    start = start_file.read_text().strip()
+    start = project.facts["start"]
     assert project.resolve(start), f"The exercise's starting commit is gone from project/. {RESET}"
     return project, start
 

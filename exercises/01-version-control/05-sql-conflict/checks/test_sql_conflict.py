@@ -5,14 +5,14 @@ editor, taking one side and retyping the other's change, merging in either order
 as long as the merged query gives the rows both changes together give.
 """
 
-import json
-
 import duckdb
 import pytest
 
+from flowcamp.checks import reset_hint
+
 SQL = "active_voters.sql"
 MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
-RESET = "`uv run flowcamp reset sql-conflict` starts the exercise again (your files are backed up first)."
+RESET = reset_hint()
 
 DEMS = "UPPER(TRIM(p.party)) IN ('D', 'DEM', 'DEMOCRAT', 'DEMOCRATIC')"
 BOTH = f"""
@@ -27,9 +27,7 @@ ONLY_DISTRICT = BOTH.replace(f" AND {DEMS}", "")
 def _project(repo):
     project = repo("project")
     project.require_repo()
-    start_file = project.path / ".git" / "flowcamp-start"
-    assert start_file.is_file(), f"project/ is not the repository the exercise made. {RESET}"
-    tips = json.loads(start_file.read_text())
+    tips = project.facts["branches"]  # branch name -> the commit it started at
     assert all(project.resolve(sha) for sha in tips.values()), f"Commits the exercise made are gone. {RESET}"
     return project, tips
 

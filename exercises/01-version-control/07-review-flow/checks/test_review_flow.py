@@ -5,7 +5,6 @@ plumbing only. They look at outcomes: any branch name, any messages, one push or
 several, `git push -u` or not, all pass.
 """
 
-import json
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -13,10 +12,12 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pytest
 
+from flowcamp.checks import reset_hint
+
 SQL = "turnout_by_district.sql"
 ELECTION, CUTOFF = "2024-11-05", "2024-10-21"
 OLD_ELECTION, OLD_CUTOFF = "2022-11-08", "2022-10-24"
-RESET = "`uv run flowcamp reset review-flow`"
+RESET = reset_hint()
 
 EXPECTED_SQL = f"""
 SELECT p.state_house_district, COUNT(DISTINCT p.person_id), COUNT(DISTINCT vh.person_id),
@@ -30,11 +31,13 @@ GROUP BY 1
 
 
 def _remote(repo):
+    """The team's remote and what prepare.py recorded about it (main, review_notes, column, reviewer)."""
     remote = repo("remote.git")
-    assert (remote.path / "flowcamp.json").is_file() and remote.resolve("refs/heads/review-notes") is not None, (
-        f"remote.git/ is missing or damaged. {RESET} builds it again (your files are backed up first)."
+    meta = remote.facts
+    intact = remote.resolve("refs/heads/review-notes") is not None and remote.resolve(meta["review_notes"]) is not None
+    assert intact, (
+        f"remote.git/ is missing or damaged. {RESET} It builds remote.git again."
     )
-    meta = json.loads((remote.path / "flowcamp.json").read_text(encoding="utf-8"))
     return remote, meta
 
 
@@ -117,7 +120,7 @@ def _branch(repo):
     if not found and remote.resolve("refs/heads/main") not in (None, meta["main"]):
         raise AssertionError(
             "Your commits went to main on the remote, not to a branch of their own, so there is nothing to review. "
-            f"Start again with {RESET}; this time make a branch before you commit (`git switch -c turnout-2024`) "
+            f"{RESET} This time make a branch before you commit (`git switch -c turnout-2024`) "
             "and push that branch."
         )
     if not found:
@@ -177,16 +180,14 @@ def test_main_on_the_remote_is_untouched(repo):
     remote, meta = _remote(repo)
     now = remote.resolve("refs/heads/main")
     assert now is not None, (
-        f"The remote has no main branch any more. Start again with {RESET} (it rebuilds remote.git and work/; "
-        "your files are backed up first)."
+        f"The remote has no main branch any more. {RESET} It rebuilds remote.git and removes work/."
     )
     if now != meta["main"]:
         extra = len(remote.git("rev-list", now, f"^{meta['main']}").split())
         raise AssertionError(
             f"main on the remote has changed ({extra} new commit(s)): you pushed to main. On the team's GitHub that "
             "would put an unreviewed change into production. Changes go on their own branch and reach main only "
-            f"after review. Start again with {RESET} and push a branch instead, e.g. "
-            "`git push -u origin turnout-2024`."
+            f"after review. {RESET} Then push a branch instead, e.g. `git push -u origin turnout-2024`."
         )
 
 

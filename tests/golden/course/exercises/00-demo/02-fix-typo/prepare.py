@@ -1,21 +1,15 @@
 """Builds repo/ with two commits; the second one breaks the query. The seed names the author."""
 
-import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
+from flowcamp.prepare import ScriptedRepo
 
-def prepare(exercise_dir: Path, seed: int) -> None:
-    repo = exercise_dir / "repo"
-    repo.mkdir()
 
-    def git(*args):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-
-    git("init", "-q")
-    git("config", "user.name", f"Analyst {seed}")
-    git("config", "user.email", "analyst@example.org")
-    (repo / "query.sql").write_text("select count(*) from people where age >= 18;\n")
-    git("add", "query.sql")
-    git("commit", "-q", "-m", "Count adults")
-    (repo / "query.sql").write_text("select count(*) from people where age > 18;\n")
-    git("commit", "-q", "-am", "Tidy")
+def prepare(exercise_dir: Path, seed: int) -> dict:
+    repo = ScriptedRepo(exercise_dir / "repo", identity=(f"Analyst {seed}", "analyst@example.org"))
+    repo.write("query.sql", "select count(*) from people where age >= 18;\n")
+    repo.commit("Count adults", when=datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc))
+    repo.write("query.sql", "select count(*) from people where age > 18;\n")
+    start = repo.commit("Tidy", when=datetime(2025, 1, 6, 9, 30, tzinfo=timezone.utc))
+    return {"repo": {"start": start}}

@@ -1,3 +1,6 @@
+from flowcamp.checks import reset_hint
+
+
 def test_fixed(repo):
     """query.sql counts people aged 18 again"""
     r = repo("repo")
@@ -9,4 +12,6 @@ def test_history_kept(repo):
     """The earlier commits are still there"""
     r = repo("repo")
     r.require_repo()
-    assert len(r.commits()) >= 3 and r.is_clean(), "Make a new commit on top; do not rewrite history."
+    start, head = r.facts["start"], r.head()
+    kept = head is not None and head != start and r.is_ancestor(start, head)
+    assert kept and r.is_clean(), f"Make a new commit on top; do not rewrite history. {reset_hint()}"
