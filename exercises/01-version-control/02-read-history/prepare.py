@@ -5,13 +5,16 @@ sql/turnout_by_district.sql). Later commits mention the filter in their message 
 changing it. The seed picks the authors, the dates, which commit changes the filter and
 the filter's old and new dates, so answers differ between learners. Dates are fixed per
 seed, so commit hashes are the same every time the exercise is reset.
+
+The files' text is this exercise's own (a template that changes commit by commit), and it is frozen:
+changing it changes the commit hashes of every workspace's pipeline/.
 """
 
-import os
 import random
-import subprocess
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
+from flowcamp.prepare import ScriptedRepo
 
 PEOPLE = [
     ("Aisha Rahman", "aisha.rahman"), ("Ben Okafor", "ben.okafor"), ("Carmen Vidal", "carmen.vidal"),
@@ -110,10 +113,8 @@ if __name__ == "__main__":
 '''
 
 
-def prepare(exercise_dir: Path, seed: int) -> None:
+def prepare(exercise_dir: Path, seed: int) -> dict:
     rng = random.Random(f"read-history-{seed}")
-    repo = exercise_dir / "pipeline"
-    repo.mkdir()
 
     people = rng.sample(PEOPLE, 5)
     changer, others = people[0], people[1:]
@@ -205,16 +206,9 @@ def prepare(exercise_dir: Path, seed: int) -> None:
     plan.insert(d1, decoy_readme)
     plan.insert(d2, decoy_sql)
 
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
-
-    def git(*args, extra=None):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env={**env, **(extra or {})})
-
-    git("init", "-q")
-    git("symbolic-ref", "HEAD", "refs/heads/main")
-    git("config", "user.name", changer[0])
-    git("config", "user.email", f"{changer[1]}@example.org")
-    git("config", "core.autocrlf", "false")
+    # The learner's own commits, if any, are theirs: the repository has the neutral default identity.
+    repo = ScriptedRepo(exercise_dir / "pipeline")
+    eastern = timezone(timedelta(hours=-5))
 
     day = date(2024, 1, 8) + timedelta(days=rng.randint(0, 70))
     present = {"README.md"}
@@ -231,18 +225,11 @@ def prepare(exercise_dir: Path, seed: int) -> None:
             name, user = rng.choice(people)
         for rel, text in files().items():
             if rel in present or rel == ".gitignore":
-                path = repo / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8", newline="\n")
-        git("add", "-A")
-        stamp = f"{day.isoformat()} {rng.randint(9, 16):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} -0500"
-        who = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": f"{user}@example.org",
-               "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": f"{user}@example.org",
-               "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-        git("commit", "-q", "-m", message, extra=who)
+                repo.write(rel, text)
+        hour, minute, second = rng.randint(9, 16), rng.randint(0, 59), rng.randint(0, 59)
+        when = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=eastern)
+        repo.commit(message, author=(name, f"{user}@example.org"), when=when)
         day += timedelta(days=rng.randint(1, 3))
         while day.weekday() >= 5:
             day += timedelta(days=1)
-    # The learner's own commits, if any, are theirs: give the repository a neutral identity.
-    git("config", "user.name", "Flowcamp Learner")
-    git("config", "user.email", "learner@example.org")
+    return {"pipeline": {"start": repo.head()}}

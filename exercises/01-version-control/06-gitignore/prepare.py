@@ -1,12 +1,17 @@
 """Builds project/: one commit with the code, and untracked secrets, data and caches next to it.
 
 The seed picks the fake passwords in .env, so no two learners have the same ones.
+
+Every text committed here is frozen: changing it changes the commit hashes of every workspace's project/.
+(The files are written with the platform's newlines, as this script always did, so that repositories
+made before it used flowcamp.prepare stay byte-identical on Windows too.)
 """
 
-import os
 import random
-import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
+
+from flowcamp.prepare import ScriptedRepo
 
 LOAD_SIGNUPS = '''"""Load this week's event sign-ups into the warehouse.
 
@@ -63,44 +68,32 @@ NOTEBOOK = """{
 """
 
 
-def prepare(exercise_dir: Path, seed: int) -> None:
+def prepare(exercise_dir: Path, seed: int) -> dict:
     rng = random.Random(f"gitignore-{seed}")
-    project = exercise_dir / "project"
-    project.mkdir()
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_DATE": "2025-03-10T09:15:00+00:00",
-        "GIT_COMMITTER_DATE": "2025-03-10T09:15:00+00:00",
-    }
+    # A team member's name is the repository's identity, as it always was here.
+    identity = (rng.choice(["Rosa Diaz", "Kwame Boateng", "Mei Lin", "Tom Okafor"]), "data-team@example.org")
+    project = ScriptedRepo(exercise_dir / "project", identity=identity)
 
-    def git(*args):
-        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, env=env)
-
-    git("init", "-q")
-    git("symbolic-ref", "HEAD", "refs/heads/main")
-    git("config", "user.name", rng.choice(["Rosa Diaz", "Kwame Boateng", "Mei Lin", "Tom Okafor"]))
-    git("config", "user.email", "data-team@example.org")
-
-    (project / "load_signups.py").write_text(LOAD_SIGNUPS, encoding="utf-8")
-    (project / "signups_by_event.sql").write_text(SIGNUPS_SQL, encoding="utf-8")
-    git("add", "load_signups.py", "signups_by_event.sql")
-    git("commit", "-q", "-m", "Add the sign-up loader, copied from Civis")
+    project.write("load_signups.py", LOAD_SIGNUPS, newline=None)
+    project.write("signups_by_event.sql", SIGNUPS_SQL, newline=None)
+    start = project.commit("Add the sign-up loader, copied from Civis",
+                           when=datetime(2025, 3, 10, 9, 15, tzinfo=timezone.utc))
 
     # Untracked: what belongs in the repository ...
-    (project / ".env.example").write_text(ENV_EXAMPLE, encoding="utf-8")
-    (project / "explore_signups.ipynb").write_text(NOTEBOOK, encoding="utf-8")
+    project.write(".env.example", ENV_EXAMPLE, newline=None)
+    project.write("explore_signups.ipynb", NOTEBOOK, newline=None)
     # ... and what never does. The fake secrets start with "fcsecret-" so the checks can spot them.
     password = f"fcsecret-{rng.getrandbits(48):012x}"
     api_key = f"fcsecret-{rng.getrandbits(64):016x}"
-    (project / ".env").write_text(
+    project.write(
+        ".env",
         "# Real values: never commit this file.\n"
         "FLOWCAMP_WAREHOUSE=warehouse.duckdb\n"
         f"WAREHOUSE_PASSWORD={password}\n"
         f"MOBILIZE_API_KEY={api_key}\n",
-        encoding="utf-8",
+        newline=None,
     )
-    (project / "warehouse.duckdb").write_bytes(b"DUCK" + rng.randbytes(2048))
-    (project / "__pycache__").mkdir()
-    (project / "__pycache__" / "load_signups.cpython-311.pyc").write_bytes(b"\xa7\r\r\n" + rng.randbytes(256))
-    (project / ".ipynb_checkpoints").mkdir()
-    (project / ".ipynb_checkpoints" / "explore_signups-checkpoint.ipynb").write_text(NOTEBOOK, encoding="utf-8")
+    project.write_bytes("warehouse.duckdb", b"DUCK" + rng.randbytes(2048))
+    project.write_bytes("__pycache__/load_signups.cpython-311.pyc", b"\xa7\r\r\n" + rng.randbytes(256))
+    project.write(".ipynb_checkpoints/explore_signups-checkpoint.ipynb", NOTEBOOK, newline=None)
+    return {"project": {"start": start}}

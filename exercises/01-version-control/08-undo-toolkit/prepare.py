@@ -4,12 +4,18 @@ History: a first commit with the turnout query and its runner, then a commit tha
 deadline_check.sql, with a typo in its message and without run_deadline_check.py (left on disk).
 Then: a voter export is staged by accident, and run_turnout.py is deleted by accident.
 The seed picks the typo and the rows of the export.
+
+Every text committed here is frozen: changing it changes the commit hashes of every workspace's project/.
+(The files are written with the platform's newlines, as this script always did, so that repositories
+made before it used flowcamp.prepare stay byte-identical on Windows too.) run_deadline_check.py is never
+committed by prepare, so it finds the warehouse with the course's shared header.
 """
 
-import os
 import random
-import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
+
+from flowcamp.prepare import ScriptedRepo, warehouse_header
 
 TURNOUT_SQL = """-- Turnout by state house district, 2022 general election.
 SELECT
@@ -44,13 +50,16 @@ ORDER BY registration_date;
 
 RUN_DEADLINE = '''"""Run deadline_check.sql and say how many people registered too late."""
 
-import os
+''' + warehouse_header() + '''
 
-import duckdb
+def main() -> None:
+    with duckdb.connect(str(find_warehouse()), read_only=True) as con:
+        rows = con.sql((HERE / "deadline_check.sql").read_text()).fetchall()
+    print(f"{len(rows)} people registered after the deadline")
 
-with duckdb.connect(os.environ.get("FLOWCAMP_WAREHOUSE", "warehouse.duckdb"), read_only=True) as con:
-    rows = con.sql(open("deadline_check.sql").read()).fetchall()
-print(f"{len(rows)} people registered after the deadline")
+
+if __name__ == "__main__":
+    main()
 '''
 
 # The message of the last commit, each with one misspelled word (the checks know all of them).
@@ -64,40 +73,28 @@ FIRST = ["Ana", "Ben", "Chloe", "Dev", "Esther", "Felix", "Grace", "Hugo", "Iman
 LAST = ["Alvarez", "Brown", "Chen", "Diallo", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones"]
 
 
-def prepare(exercise_dir: Path, seed: int) -> None:
+def prepare(exercise_dir: Path, seed: int) -> dict:
     rng = random.Random(f"undo-toolkit-{seed}")
-    project = exercise_dir / "project"
-    project.mkdir()
+    # A team member's name is the repository's identity, as it always was here.
+    identity = (rng.choice(["Rosa Diaz", "Kwame Boateng", "Mei Lin", "Tom Okafor"]), "data-team@example.org")
+    project = ScriptedRepo(exercise_dir / "project", identity=identity)
 
-    def git(*args, date="2025-04-07T10:00:00+00:00"):
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, env=env)
-
-    def write(name, text):
-        (project / name).write_text(text, encoding="utf-8")
-
-    git("init", "-q")
-    git("symbolic-ref", "HEAD", "refs/heads/main")
-    git("config", "user.name", rng.choice(["Rosa Diaz", "Kwame Boateng", "Mei Lin", "Tom Okafor"]))
-    git("config", "user.email", "data-team@example.org")
-
-    write("turnout_by_district.sql", TURNOUT_SQL)
-    write("run_turnout.py", RUN_TURNOUT)
-    git("add", "turnout_by_district.sql", "run_turnout.py")
-    git("commit", "-q", "-m", "Add the turnout query and its runner")
+    project.write("turnout_by_district.sql", TURNOUT_SQL, newline=None)
+    project.write("run_turnout.py", RUN_TURNOUT, newline=None)
+    start = project.commit("Add the turnout query and its runner", when=datetime(2025, 4, 7, 10, 0, tzinfo=timezone.utc))
 
     # Mistake (c): the commit has a typo in its message and lacks its runner script.
-    write("deadline_check.sql", DEADLINE_SQL)
-    git("add", "deadline_check.sql")
-    git("commit", "-q", "-m", rng.choice(MESSAGES), date="2025-04-08T15:30:00+00:00")
-    write("run_deadline_check.py", RUN_DEADLINE)
+    project.write("deadline_check.sql", DEADLINE_SQL, newline=None)
+    last = project.commit(rng.choice(MESSAGES), when=datetime(2025, 4, 8, 15, 30, tzinfo=timezone.utc))
+    project.write("run_deadline_check.py", RUN_DEADLINE, newline=None)
 
     # Mistake (a): a file of personal data staged by accident.
     rows = ["person_id,first_name,last_name,phone"]
     for _ in range(rng.randint(6, 12)):
         rows.append(f"{rng.randint(10000, 99999)},{rng.choice(FIRST)},{rng.choice(LAST)},555-01{rng.randint(0, 99):02d}")
-    write("voter_export.csv", "\n".join(rows) + "\n")
-    git("add", "voter_export.csv")
+    project.write("voter_export.csv", "\n".join(rows) + "\n", newline=None)
+    project.add("voter_export.csv")
 
     # Mistake (b): a committed file deleted by accident.
-    (project / "run_turnout.py").unlink()
+    project.delete("run_turnout.py")
+    return {"project": {"start": start, "last": last}}

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from flowcamp.checks import reset_hint
+
 TRACKED = ["turnout_by_district.sql", "run_turnout.py"]
 
 # Files the computer makes on its own; an untracked one is not the learner's fault.
@@ -27,8 +29,7 @@ def _project(repo, first: bool = False):
     """
     project = repo("project")
     assert project.path.is_dir(), (
-        "The project/ folder is missing. `uv run flowcamp reset first-repository` "
-        "brings the exercise back (your files are backed up first)."
+        f"The project/ folder is missing. {reset_hint()}"
     )
     if project.is_repo():
         return project
@@ -38,9 +39,8 @@ def _project(repo, first: bool = False):
     if top_path == project.path.parent:
         raise AssertionError(
             f"You ran `git init` one folder too high, in {top_path.name}/, so git treats "
-            f"project/ as an ordinary folder inside that repository. Reset the exercise "
-            f"(`uv run flowcamp reset first-repository`), open a new terminal in "
-            f"project/ and run `git init` there."
+            f"project/ as an ordinary folder inside that repository. {reset_hint()} Then open a new "
+            f"terminal in project/ and run `git init` there."
         )
     if top_path is not None and not (top_path / ".flowcamp").is_dir():
         raise AssertionError(
@@ -186,8 +186,7 @@ def test_history_is_one_line(repo):
     for c in commits:
         assert not c.is_merge, (
             f"Commit {c.sha[:7]} joins {len(c.parents)} lines of history (a merge). "
-            f"For this exercise keep one straight line: reset the exercise "
-            f"(`uv run flowcamp reset first-repository`) and commit on one branch."
+            f"For this exercise keep one straight line: {reset_hint()} Then commit on one branch."
         )
     roots = [c.sha[:7] for c in commits if not c.parents]
     assert len(roots) == 1, (
@@ -203,6 +202,6 @@ def test_every_commit_changes_something(repo):
     for c in commits:
         assert project.changed_files(c.sha), (
             f"Commit {c.sha[:7]} (\"{c.subject}\") changes no files. A commit should "
-            f"save a change: `git add` a file before each `git commit`. Reset the "
-            f"exercise (`uv run flowcamp reset first-repository`) and commit again."
+            f"save a change: `git add` a file before each `git commit`. {reset_hint()} "
+            f"Then commit again."
         )

@@ -10,6 +10,8 @@ from datetime import date, datetime
 
 import pytest
 
+from flowcamp.checks import reset_hint
+
 SQL = "sql/turnout_by_district.sql"
 ANSWERS = "answers.toml"
 FIELDS = ("commit", "author", "date", "old_line")
@@ -48,7 +50,7 @@ def _answer(learner, field: str) -> str:
         return value.isoformat()
     assert value is not None, (
         f"{ANSWERS} has no `{field}` line. Add one, like: {field} = \"...\" "
-        f"(or `uv run flowcamp reset read-history` to get the starter file back; your files are backed up)."
+        f"(or get the starter file back: {reset_hint()})"
     )
     value = str(value).strip()
     assert value, f"`{field}` in {ANSWERS} is still empty. Write your answer between the double quotes."
@@ -80,8 +82,7 @@ class Change:
 def _pipeline(repo):
     pipeline = repo("pipeline")
     assert pipeline.path.is_dir() and pipeline.is_repo(), (
-        "The pipeline/ repository is missing or broken. `uv run flowcamp reset read-history` builds it again "
-        "(your answers.toml is backed up first)."
+        f"The pipeline/ repository is missing or broken. {reset_hint()} It builds pipeline/ again."
     )
     return pipeline
 
@@ -96,8 +97,7 @@ def _changes(pipeline):
         if ch.old is not None and ch.new != ch.old:
             changes.append(ch)
     assert changes, (
-        "In pipeline/, no commit changes the turnout filter any more. Was the history rewritten? "
-        "`uv run flowcamp reset read-history` builds the repository again (your answers.toml is backed up first)."
+        f"In pipeline/, no commit changes the turnout filter any more. Was the history rewritten? {reset_hint()}"
     )
     return changes
 

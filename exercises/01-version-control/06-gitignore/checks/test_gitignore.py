@@ -9,7 +9,9 @@ import subprocess
 
 import pytest
 
-RESET = "`uv run flowcamp reset gitignore`"
+from flowcamp.checks import reset_hint
+
+RESET = reset_hint()
 
 # Paths that must be ignored, and the rule a learner would reach for first.
 MUST_IGNORE = [
@@ -29,7 +31,7 @@ SECRET = re.compile(rb"fcsecret-[0-9a-f]{8,}")
 def _project(repo):
     project = repo("project")
     project.require_repo()
-    assert project.head(), f"project/ has no commits. Reset the exercise with {RESET}."
+    assert project.head(), f"project/ has no commits. {RESET}"
     return project
 
 
@@ -136,8 +138,8 @@ def test_nothing_secret_in_history(repo):
     project = _project(repo)
     hint = (
         "Deleting it in a later commit is not enough: every old commit still holds it. In real life, "
-        "change that password at once: assume it has leaked. Here, start again with "
-        f"{RESET} (copy your .gitignore somewhere first), and commit the .gitignore before anything else."
+        "change that password at once: assume it has leaked. Here, copy your .gitignore somewhere safe, then "
+        f"start again: {RESET} Commit the .gitignore before anything else."
     )
     for c in project.commits(all_refs=True):
         bad = [p for p in project.files_at(c.sha) if _is_secret_path(p)]

@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-RESET = "`uv run flowcamp reset undo-toolkit`"
+from flowcamp.checks import reset_hint
+
+RESET = reset_hint()
 EXPORT = "voter_export.csv"
 DELETED = "run_turnout.py"
 KEEP_SQL = "deadline_check.sql"
@@ -20,7 +22,7 @@ TYPOS = ["chek", "registratons", "deadlne"]
 def _project(repo):
     project = repo("project")
     project.require_repo()
-    assert project.head(), f"project/ has no commits any more. Start again with {RESET}."
+    assert project.head(), f"project/ has no commits any more. {RESET}"
     return project
 
 
@@ -45,7 +47,7 @@ def test_export_unstaged_and_kept(repo):
     for c in project.commits(all_refs=True):
         assert EXPORT not in project.files_at(c.sha), (
             f"{EXPORT} is in commit {c.sha[:7]} (\"{c.subject}\"). Personal data must not be in any commit. "
-            f"Start again with {RESET}."
+            f"{RESET}"
         )
     assert not project.tracked(EXPORT), (
         f"{EXPORT} is still staged, so it would go into your next commit. Unstage it with "
@@ -54,12 +56,12 @@ def test_export_unstaged_and_kept(repo):
     path = project.path / EXPORT
     assert path.is_file(), (
         f"{EXPORT} is gone from project/. The task was to unstage it and keep it (someone still needs it). "
-        f"`git rm` deletes the file too; `git restore --staged` does not. Start again with {RESET}."
+        f"`git rm` deletes the file too; `git restore --staged` does not. {RESET}"
     )
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     assert len(lines) > 1 and lines[0] == "person_id,first_name,last_name,phone", (
         f"{EXPORT} is still on disk but its rows are gone. Unstaging must not change the file. "
-        f"Start again with {RESET}."
+        f"{RESET}"
     )
 
 
@@ -69,7 +71,7 @@ def test_deleted_file_restored(repo):
     project = _project(repo)
     first = _first_commit(project)
     original = project.show(first, DELETED) if first else None
-    assert original is not None, f"The first commit has lost {DELETED}. Start again with {RESET}."
+    assert original is not None, f"The first commit has lost {DELETED}. {RESET}"
     if project.show("HEAD", DELETED) is None:
         raise AssertionError(
             f"Your last commit deletes {DELETED}. Put it back with `git restore --source=HEAD~1 --staged "
@@ -102,7 +104,7 @@ def test_last_commit_fixed_in_place(repo):
     project = _project(repo)
     commits = project.commits()
     merges = [c for c in commits if c.is_merge]
-    assert not merges, f"Commit {merges[0].sha[:7]} is a merge. Start again with {RESET}."
+    assert not merges, f"Commit {merges[0].sha[:7]} is a merge. {RESET}"
     if len(commits) > 2:
         raise AssertionError(
             f"History has {len(commits)} commits; it should still have 2. You added a new commit on top "
