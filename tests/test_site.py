@@ -134,6 +134,16 @@ def test_lesson_list_timings_and_civis_map_list_every_lesson(built_site, page):
     assert not missing, f"{page} does not link: {', '.join(missing)}"
 
 
+@pytest.mark.parametrize("page", ["lessons/index.md", "exercises/index.md", "instructors.md", "civis-to-code.md",
+                                  lesson_uri(LESSONS[0].id), exercise_uri(EXERCISES[0].path)])
+def test_generated_pages_keep_their_heading_as_title(built_site, page):
+    out, _log = built_site
+    html = built_page(out, page).read_text(encoding="utf-8")
+    heading = re.search(r"<h1[^>]*>(.*?)<", html).group(1)
+    title = re.search(r"<title>(.*?)</title>", html).group(1)
+    assert title.startswith(heading), f"{page}: the browser title is {title!r}, not its heading {heading!r}"
+
+
 def test_exercise_index_lists_every_exercise(built_site):
     out, _log = built_site
     links = links_on(out, "exercises/index.md")

@@ -8,7 +8,6 @@ from pathlib import Path
 from flowcamp.course import Course, Exercise, folder_title
 from flowcamp.site.links import (
     exercise_uri,
-    generated_note,
     indent,
     is_external,
     lesson_uri,
@@ -17,6 +16,7 @@ from flowcamp.site.links import (
     relative_link,
     rewrite_links,
     split_anchor,
+    with_note,
 )
 
 KIND_WORDS = {
@@ -126,22 +126,24 @@ def exercise_page(course: Course, ex: Exercise, docs_dir: Path) -> tuple[str, di
     links = ReadmeLinks(course, ex, docs_dir)
     body = drop_first_heading(readme.read_text(encoding="utf-8")) if readme.is_file() else ""
     body = rewrite_links(body, links) if body else "*The instructions for this exercise are being written.*"
-    parts = [generated_note(f"exercises/{ex.path}/ (exercise.toml and README.md)"), "", f"# {ex.title}", "",
-             about_box(ex), lead, "", body, ""]
+    parts = [f"# {ex.title}", "", about_box(ex), lead, "", body, ""]
     if ex.hints:
         parts.append(hints_section(ex))
-    return "\n".join(parts).rstrip() + "\n", links.assets
+    return with_note("\n".join(parts), f"exercises/{ex.path}/ (exercise.toml and README.md)"), links.assets
+
+
+NOTE_SOURCE = "exercises/*/*/exercise.toml"
 
 
 def exercise_index(course: Course) -> str:
     """docs/exercises/index.md: a table of every exercise, module by module."""
     page = "exercises/index.md"
     exercises = course.exercises
-    parts = [generated_note("exercises/*/*/exercise.toml"), "", "# Exercises", "",
+    parts = ["# Exercises", "",
              ("Every exercise in the course, module by module. Each one lives in a folder of your workspace. "
               "Open its page to read the instructions, then check your work with `uv run flowcamp check ID`."), ""]
     if not exercises:
-        return "\n".join(parts + ["There are no exercises yet. They are being written.", ""])
+        return with_note("\n".join(parts + ["There are no exercises yet. They are being written."]), NOTE_SOURCE)
     total = sum(ex.points for ex in exercises)
     parts += [f"There are {len(exercises)} exercises, worth {total} points in all.", ""]
     for module in sorted({ex.module for ex in exercises}):
@@ -154,4 +156,4 @@ def exercise_index(course: Course) -> str:
             title = f"[{md_cell(md_text(ex.title))}]({relative_link(page, exercise_uri(ex.path))})"
             parts.append(f"| `{ex.id}` | {title} | {lesson_md} | {ex.kind} | {ex.points} |")
         parts.append("")
-    return "\n".join(parts)
+    return with_note("\n".join(parts), NOTE_SOURCE)

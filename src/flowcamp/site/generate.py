@@ -19,13 +19,14 @@ docs/lessons/ or docs/exercises/ that no source makes any more are removed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from flowcamp.course import Course, read_front_matter
 from flowcamp.site.exercises import exercise_index, exercise_page
 from flowcamp.site.lessons import civis_map, lesson_list, lesson_page, timings
-from flowcamp.site.links import exercise_uri, generated_note, lesson_uri
+from flowcamp.site.links import exercise_uri, lesson_uri, with_note
 from flowcamp.site.nav import write_nav
 
 TEMPLATES = "templates"
@@ -40,6 +41,7 @@ TEMPLATED: dict[str, tuple[str, str, Part, str]] = {
 }
 
 Content = str | Path  # text to write, or a file to copy
+_TEMPLATE_NOTE = re.compile(r"\A\s*<!--.*?-->\s*", re.S)
 
 
 class TemplateError(Exception):
@@ -56,6 +58,7 @@ def templated_page(course: Course, docs_dir: Path, page: str) -> str:
     text = template.read_text(encoding="utf-8") if template.is_file() else fallback + "\n" + marker(name) + "\n"
     body = read_front_matter(text)[1]
     front = text[: len(text) - len(body)]  # kept first, for the builders
+    body = _TEMPLATE_NOTE.sub("", body, count=1)  # the template's own opening comment is about the template
     lines = body.splitlines()
     at = [i for i, line in enumerate(lines) if line.strip() == marker(name)]
     if len(at) != 1:
@@ -63,7 +66,7 @@ def templated_page(course: Course, docs_dir: Path, page: str) -> str:
                             "goes there.")
     lines[at[0]:at[0] + 1] = part(course, page).rstrip("\n").splitlines()
     source = f"docs/{TEMPLATES}/{template_name}" if template.is_file() else "the course"
-    return front + generated_note(source) + "\n\n" + "\n".join(lines).strip("\n") + "\n"
+    return front + with_note("\n".join(lines), source)
 
 
 def lesson_assets(course: Course) -> dict[str, Content]:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from flowcamp.course import Course, Lesson, folder_title
-from flowcamp.site.links import exercise_uri, generated_note, indent, lesson_uri, md_cell, md_text, relative_link
+from flowcamp.site.links import exercise_uri, indent, lesson_uri, md_cell, md_text, relative_link, with_note
 
 _OVERVIEW = re.compile(r'^[!?]{3}\+?\s+abstract\s+"Overview"\s*$')
 
@@ -78,7 +78,7 @@ def lesson_page(course: Course, lesson: Lesson) -> str:
     """
     text, body = lesson.text(), lesson.body()
     front = text[: len(text) - len(body)]
-    return front + generated_note(lesson.path) + "\n\n" + insert_after_overview(body.lstrip("\n"), exercise_box(course, lesson))
+    return front + with_note(insert_after_overview(body.lstrip("\n"), exercise_box(course, lesson)), lesson.path)
 
 
 # ------------------------------------------------------------------------------------ pages from lessons
