@@ -21,13 +21,13 @@ def git(cwd, *args):
 
 @pytest.fixture
 def course_copy(tmp_path):
-    """A copy of the real course's exercises and docs, so tests can add exercises to it."""
+    """A copy of the real course's exercises and lessons, so tests can add exercises to it."""
     from conftest import ROOT
 
     root = tmp_path / "course"
     root.mkdir()
     shutil.copy(ROOT / "pyproject.toml", root)
-    for sub in ("exercises", "solutions", "docs/lessons"):
+    for sub in ("exercises", "solutions", "lessons"):
         shutil.copytree(ROOT / sub, root / sub, ignore=shutil.ignore_patterns("__pycache__"))
     return Course(root)
 

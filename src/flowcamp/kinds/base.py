@@ -29,6 +29,7 @@ class Kind:
     description: ClassVar[str]  # one line for the site: what the learner does in this kind of exercise
     needs_server: ClassVar[bool] = False  # the checks talk to the workspace's Prefect server
     slow: ClassVar[bool] = False  # a check starts Prefect or Jupyter: the project's tests mark these slow
+    nothing_to_edit: ClassVar[str] = "none"  # the site's words for an exercise with no files to edit
 
     # ---------------------------------------------------------------------------------- course side
     def problems(self, ex: Exercise) -> list[str]:

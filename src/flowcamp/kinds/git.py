@@ -15,6 +15,7 @@ from flowcamp.workspace import Workspace
 class GitKind(Kind):
     name = "git"
     description = "git: you work in a git repository"
+    nothing_to_edit = "none: you work with git commands"
 
     def problems(self, ex: Exercise) -> list[str]:
         out = super().problems(ex)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from flowcamp.course import Course, Exercise, folder_title
+from flowcamp.kinds import kind_of
 from flowcamp.site.links import (
     exercise_uri,
     indent,
@@ -18,14 +19,6 @@ from flowcamp.site.links import (
     split_anchor,
     with_note,
 )
-
-KIND_WORDS = {
-    "code": "code: you edit Python or SQL files",
-    "git": "git: you work in a git repository",
-    "notebook": "notebook: you fill in a Jupyter notebook",
-    "prefect": "prefect: you write a Prefect flow and run it",
-}
-
 
 def drop_first_heading(markdown: str) -> str:
     """The README without its first ``# `` heading: the page already has the exercise title."""
@@ -85,12 +78,11 @@ class ReadmeLinks:
 
 
 def about_box(ex: Exercise) -> str:
-    files = ", ".join(f"`{f}`" for f in ex.files) or ("none: you work with git commands" if ex.kind == "git"
-                                                       else "none")
+    files = ", ".join(f"`{f}`" for f in ex.files) or kind_of(ex).nothing_to_edit
     limit = int(ex.time_limit) if ex.time_limit == int(ex.time_limit) else ex.time_limit
     facts = [
         f"- **Exercise id:** `{ex.id}`",
-        f"- **Kind:** {KIND_WORDS.get(ex.kind, ex.kind)}",
+        f"- **Kind:** {kind_of(ex).description}",
         f"- **Points:** {ex.points}",
         f"- **Time limit for the check:** {limit} seconds",
         f"- **Files to edit:** {files}",
