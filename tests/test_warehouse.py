@@ -100,7 +100,9 @@ def built(tmp_path_factory) -> dict[str, Path]:
     return {
         "a": wh.build(d / "a.duckdb", seed=wh.LEARNER_SEED, scale=SMALL, threads=2),
         "a_one_thread": wh.build(d / "a1.duckdb", seed=wh.LEARNER_SEED, scale=SMALL, threads=1),
-        "other_seed": wh.build(d / "b.duckdb", seed=99, scale=SMALL),
+        # a held-out warehouse: another seed, so it has the rows on every boundary
+        "other_seed": wh.build(d / "b.duckdb", seed=99, scale=SMALL, threads=2),
+        "other_seed_one_thread": wh.build(d / "b1.duckdb", seed=99, scale=SMALL, threads=1),
     }
 
 
@@ -112,8 +114,9 @@ def learner(built) -> Path:
 # ---------------------------------------------------------------- determinism
 
 
-def test_same_seed_gives_identical_data_whatever_the_threads(built):
-    a, b = contents(built["a"]), contents(built["a_one_thread"])
+@pytest.mark.parametrize("pair", [("a", "a_one_thread"), ("other_seed", "other_seed_one_thread")])
+def test_same_seed_gives_identical_data_whatever_the_threads(built, pair):
+    a, b = contents(built[pair[0]]), contents(built[pair[1]])
     assert a.keys() == b.keys()
     for table in a:
         assert a[table] == b[table], f"{table} differs between two builds with the same seed"
@@ -129,8 +132,9 @@ def test_different_seed_gives_different_data(built):
     assert len(changed) >= 5, f"row counts should depend on the seed, only {changed} did"
 
 
-def test_rows_are_stored_in_id_order(learner):
-    con = duckdb.connect(str(learner), read_only=True)
+@pytest.mark.parametrize("which", ["a", "other_seed"])
+def test_rows_are_stored_in_id_order(built, which):
+    con = duckdb.connect(str(built[which]), read_only=True)
     try:
         for table, col in ID_COLUMNS.items():
             ids = [r[0] for r in con.execute(f"SELECT {col} FROM {table}").fetchall()]
@@ -144,6 +148,8 @@ def test_meta_holds_only_build_settings(learner):
     assert meta["seed"] == wh.LEARNER_SEED
     assert meta["scale"] == SMALL
     assert meta["version"] == wh.SCHEMA_VERSION
+    assert meta["boundary_rows"] == "none"
+    assert wh.read_meta(built_other := learner.with_name("b.duckdb"))["boundary_rows"] == "planted", built_other
     assert isinstance(meta["seed"], int) and isinstance(meta["scale"], float)
     assert not any("time" in k or k.endswith("_at") for k in meta), "no build times in meta"
 
@@ -228,7 +234,8 @@ def test_general_elections_are_on_the_legal_day(learner):
     assert methods == {"in_person", "mail", "early"}
 
 
-def test_keys_join_up(learner):
+@pytest.mark.parametrize("which", ["a", "other_seed"])
+def test_keys_join_up(built, which):
     checks = {
         "vote history person": "SELECT count(*) FROM voterfile.vote_history v ANTI JOIN voterfile.people p USING (person_id)",
         "vote history election": "SELECT count(*) FROM voterfile.vote_history v ANTI JOIN voterfile.elections e USING (election_date)",
@@ -250,8 +257,29 @@ def test_keys_join_up(learner):
         "state not two letters": "SELECT count(*) FROM voterfile.people WHERE length(state) <> 2",
         "bad district": "SELECT count(*) FROM voterfile.people WHERE NOT regexp_full_match(congressional_district, 'PA-[0-9]{2}')",
         "real email domain": "SELECT count(*) FROM voterfile.people WHERE NOT lower(trim(email)) LIKE '%example.___'",
+        "ids unique": "SELECT (SELECT count(*) - count(DISTINCT person_id) FROM voterfile.people) "
+                      "+ (SELECT count(*) - count(DISTINCT event_id) FROM mobilize.events) "
+                      "+ (SELECT count(*) - count(DISTINCT signup_id) FROM mobilize.signups) "
+                      "+ (SELECT count(*) - count(DISTINCT donation_id) FROM actblue.donations)",
+        "voted too soon after registering": "SELECT count(*) FROM voterfile.vote_history v JOIN voterfile.people p "
+                                            "USING (person_id) WHERE v.election_date < p.registration_date + 15",
+        "primary vote outside the two big parties": "SELECT count(*) FROM voterfile.vote_history v JOIN voterfile.people p "
+                                                    "USING (person_id) WHERE v.election_type = 'primary' "
+                                                    "AND upper(trim(p.party)) NOT IN ('D', 'DEM', 'DEMOCRAT', 'DEMOCRATIC', "
+                                                    "'R', 'REP', 'REPUBLICAN')",
+        "election type differs from the elections table": "SELECT count(*) FROM voterfile.vote_history v "
+                                                          "JOIN voterfile.elections e USING (election_date) "
+                                                          "WHERE v.election_type <> e.election_type",
+        "unclean sign-up status": "SELECT count(*) FROM mobilize.signups WHERE status NOT IN "
+                                  "('registered', 'confirmed', 'attended', 'cancelled', 'no_show')",
+        "email with white space other than spaces": "SELECT count(*) FROM (SELECT email FROM voterfile.people "
+                                                    "UNION ALL SELECT email FROM mobilize.signups) "
+                                                    "WHERE regexp_matches(email, '[\\t\\n\\r]')",
+        "refunded is NULL": "SELECT count(*) FROM actblue.donations WHERE refunded IS NULL",
+        "donation outside 2023-2024 (local time)": "SELECT count(*) FROM actblue.donations WHERE year(donated_at "
+                                                   "AT TIME ZONE 'America/New_York') NOT IN (2023, 2024)",
     }
-    con = duckdb.connect(str(learner), read_only=True)
+    con = duckdb.connect(str(built[which]), read_only=True)
     try:
         for name, sql in checks.items():
             assert con.execute(sql).fetchone()[0] == 0, name
@@ -299,6 +327,160 @@ def test_the_mess_is_there(learner):
         assert q("SELECT count(DISTINCT result) FROM phonebank.contacts") == 7
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------- rows on every boundary
+
+# Held-out seeds: any seed but the learner's. Workspace seeds are random, so these are too.
+HELDOUT_SEEDS = [1, 2, 3, 5, 7, 8, 13, 21, 42, 99, 100, 123, 777, 1000, 2025, 2027, 4242, 31337, 500000, 999999]
+BOUNDARY_SCALES = [0.01, wh.DEFAULT_SCALE]  # 100 voter records, and the held-out warehouse's own size
+
+DEMOCRAT = "upper(trim(party)) IN ('D', 'DEM', 'DEMOCRAT', 'DEMOCRATIC')"
+
+# Each boundary the exercises' filters depend on (docs/data-dictionary.md, "Rows on every boundary"):
+# a query that counts the rows sitting on it. Written here on their own, not taken from boundaries.py.
+BOUNDARY_PROBES = {
+    # turnout, 2022 general: registration_date <= DATE '2022-10-24', election_date = DATE '2022-11-08'
+    "registered the day before the 2022 deadline, voted 2022-11-08": """
+        SELECT count(*) FROM voterfile.people p JOIN voterfile.vote_history v USING (person_id)
+        WHERE p.registration_date = DATE '2022-10-23' AND v.election_date = DATE '2022-11-08'""",
+    "registered on the 2022 deadline, active, voted 2022-11-08": """
+        SELECT count(*) FROM voterfile.people p JOIN voterfile.vote_history v USING (person_id)
+        WHERE p.registration_date = DATE '2022-10-24' AND p.voter_status = 'active'
+          AND v.election_date = DATE '2022-11-08'""",
+    "registered the day after the 2022 deadline": """
+        SELECT count(*) FROM voterfile.people WHERE registration_date = DATE '2022-10-25'""",
+    "inactive, registered on the 2022 deadline": """
+        SELECT count(*) FROM voterfile.people
+        WHERE registration_date = DATE '2022-10-24' AND voter_status = 'inactive'""",
+    "registered the day after the 2022 deadline, in a district with a deadline voter": """
+        SELECT count(*) FROM voterfile.people a JOIN voterfile.people b USING (state_house_district)
+        WHERE a.registration_date = DATE '2022-10-24' AND b.registration_date = DATE '2022-10-25'""",
+    # turnout, 2024 general (review-flow): registration_date <= DATE '2024-10-21', election 2024-11-05
+    "registered the day before the 2024 deadline, voted 2024-11-05": """
+        SELECT count(*) FROM voterfile.people p JOIN voterfile.vote_history v USING (person_id)
+        WHERE p.registration_date = DATE '2024-10-20' AND v.election_date = DATE '2024-11-05'""",
+    "registered on the 2024 deadline, voted 2024-11-05": """
+        SELECT count(*) FROM voterfile.people p JOIN voterfile.vote_history v USING (person_id)
+        WHERE p.registration_date = DATE '2024-10-21' AND v.election_date = DATE '2024-11-05'""",
+    "registered the day after the 2024 deadline": """
+        SELECT count(*) FROM voterfile.people WHERE registration_date = DATE '2024-10-22'""",
+    # party codes (sql-conflict): upper(trim(party)) IN (...), and COUNT(email)
+    "active Democrat spelled with a trailing space": f"""
+        SELECT count(*) FROM voterfile.people
+        WHERE voter_status = 'active' AND {DEMOCRAT} AND party <> trim(party)""",
+    "active Democrat spelled in lower case": f"""
+        SELECT count(*) FROM voterfile.people
+        WHERE voter_status = 'active' AND {DEMOCRAT} AND party = lower(party)""",
+    "active Democrat with no email": f"""
+        SELECT count(*) FROM voterfile.people
+        WHERE voter_status = 'active' AND {DEMOCRAT} AND email IS NULL""",
+    "active voter with no party": """
+        SELECT count(*) FROM voterfile.people WHERE voter_status = 'active' AND party IS NULL""",
+    "active voter of another party": f"""
+        SELECT count(*) FROM voterfile.people WHERE voter_status = 'active' AND NOT {DEMOCRAT}""",
+    # "not voted since 2022" in PA-07 (explore-warehouse): election_date >= DATE '2022-01-01'
+    "PA-07 voter who never voted": """
+        SELECT count(*) FROM voterfile.people p WHERE congressional_district = 'PA-07'
+          AND NOT EXISTS (SELECT 1 FROM voterfile.vote_history v WHERE v.person_id = p.person_id)""",
+    "PA-07 voter whose last vote was before 2022": """
+        SELECT count(*) FROM voterfile.people p WHERE congressional_district = 'PA-07'
+          AND (SELECT max(election_date) FROM voterfile.vote_history v WHERE v.person_id = p.person_id)
+              < DATE '2022-01-01'""",
+    "PA-07 voter whose only vote since 2022 is the first election of 2022": """
+        SELECT count(*) FROM voterfile.people p WHERE congressional_district = 'PA-07'
+          AND (SELECT list(election_date) FROM voterfile.vote_history v
+               WHERE v.person_id = p.person_id AND election_date >= DATE '2022-01-01')
+              = [(SELECT min(election_date) FROM voterfile.elections WHERE election_date >= DATE '2022-01-01')]""",
+    # emails (explore-warehouse's n_emails, check-loop): lower(trim(email)), and NULL
+    "one address typed with capitals and spaces at both ends, and typed clean": """
+        SELECT count(*) FROM voterfile.people a JOIN voterfile.people b ON b.email = lower(trim(a.email))
+        WHERE a.email LIKE ' %' AND a.email LIKE '% ' AND a.email <> lower(a.email)""",
+    "voter record with no email": "SELECT count(*) FROM voterfile.people WHERE email IS NULL",
+    # monthly totals (explore-warehouse): months in America/New_York, refunded
+    "11:30 pm on 31 January 2023 here, February in UTC": """
+        SELECT count(*) FROM actblue.donations WHERE NOT refunded
+          AND donated_at = timezone('America/New_York', TIMESTAMP '2023-01-31 23:30:00')""",
+    "exactly local midnight on the first of a month": """
+        SELECT count(*) FROM actblue.donations WHERE NOT refunded
+          AND (donated_at AT TIME ZONE 'America/New_York') = date_trunc('month', donated_at AT TIME ZONE 'America/New_York')""",
+    "exactly midnight UTC on the first of a month, the month before here": """
+        SELECT count(*) FROM actblue.donations WHERE NOT refunded
+          AND (donated_at AT TIME ZONE 'UTC') = date_trunc('month', donated_at AT TIME ZONE 'UTC')
+          AND month(donated_at AT TIME ZONE 'UTC') <> month(donated_at AT TIME ZONE 'America/New_York')""",
+    "refunded donation (amount still positive)": """
+        SELECT count(*) FROM actblue.donations WHERE refunded AND amount > 0 AND refunded_at > donated_at""",
+    # sign-ups (first-flow, explore-warehouse's attended_share)
+    "same email typed two ways on one event, one attended": """
+        SELECT count(*) FROM mobilize.signups a JOIN mobilize.signups b
+          ON a.event_id = b.event_id AND a.signup_id < b.signup_id
+         AND lower(trim(a.email)) = lower(trim(b.email)) AND a.email <> b.email
+        WHERE 'attended' IN (a.status, b.status) AND 'cancelled' NOT IN (a.status, b.status)""",
+    "sign-up with no email that attended": """
+        SELECT count(*) FROM mobilize.signups WHERE email IS NULL AND status = 'attended'""",
+    "cancelled sign-up on an event with other sign-ups": """
+        SELECT count(*) FROM mobilize.signups c WHERE c.status = 'cancelled' AND EXISTS (
+          SELECT 1 FROM mobilize.signups o WHERE o.event_id = c.event_id AND o.status <> 'cancelled')""",
+    "event whose only sign-ups are cancelled": """
+        SELECT count(*) FROM (SELECT event_id FROM mobilize.signups GROUP BY event_id
+                              HAVING bool_and(status = 'cancelled'))""",
+}
+
+
+def _missing_boundaries(path: Path) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return [name for name, sql in BOUNDARY_PROBES.items() if con.execute(sql).fetchone()[0] < 1]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("scale", BOUNDARY_SCALES)
+@pytest.mark.parametrize("seed", HELDOUT_SEEDS)
+def test_every_heldout_warehouse_has_a_row_on_every_boundary(tmp_path, seed, scale):
+    path = wh.build(tmp_path / "w.duckdb", seed=seed, scale=scale)
+    assert _missing_boundaries(path) == []
+    assert wh.read_meta(path)["boundary_rows"] == "planted"
+
+
+def test_boundary_rows_depend_on_the_seed_only(built, tmp_path):
+    from flowcamp.warehouse import boundaries
+
+    sizes = wh._sizes(99, SMALL)
+    assert boundaries.statements(99, sizes) == boundaries.statements(99, sizes), "the same seed gives the same rows"
+    assert boundaries.statements(99, sizes) != boundaries.statements(100, sizes), "another seed, other names and places"
+    assert boundaries.statements(wh.LEARNER_SEED, sizes) == []
+    # the generated rows are the same with or without the planted ones: these come after them, with the next ids
+    planted = contents(built["other_seed"])
+    assert len(planted["voterfile.people"]) > sizes["people"]
+    assert planted["voterfile.people"][sizes["people"]][0] == sizes["people"] + 1
+
+
+def test_the_learner_warehouse_is_as_the_lessons_quote_it(tmp_path):
+    """No rows are planted in the learner warehouse: the figures the lessons and hints quote stay true."""
+    path = wh.build(tmp_path / "learner.duckdb")  # the learner seed, default scale
+    quoted = {
+        # lessons/03-warehouse/01-sql-from-python.md
+        "SELECT count(*) FROM voterfile.people": 10_000,
+        "SELECT count(*) FROM voterfile.people WHERE voter_status = 'active'": 9_205,
+        "SELECT count(*) FROM voterfile.people WHERE congressional_district = 'PA-01'": 291,
+        "SELECT count(*) FROM voterfile.people WHERE congressional_district = 'PA-02'": 1_532,
+        "SELECT sum(amount) FROM actblue.donations": 271_272,
+        # lessons/00-orientation/02-the-check-loop.md
+        "SELECT count(DISTINCT congressional_district) FROM voterfile.people": 17,
+        # tests/alternatives/explore-warehouse/wrong-hand-typed (read off the learner warehouse)
+        "SELECT count(DISTINCT lower(trim(email))) FROM voterfile.people": 5_358,
+        """SELECT count(*) FROM voterfile.people p WHERE congressional_district = 'PA-07' AND NOT EXISTS (
+             SELECT 1 FROM voterfile.vote_history v
+             WHERE v.person_id = p.person_id AND v.election_date >= DATE '2022-01-01')""": 105,
+    }
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for sql, figure in quoted.items():
+            assert con.execute(sql).fetchone()[0] == figure, sql
+    finally:
+        con.close()
+    assert wh.read_meta(path)["boundary_rows"] == "none"
 
 
 # ---------------------------------------------------------------- read_meta / ensure

@@ -17,6 +17,8 @@ The modules:
 - ``common``: table sizes, the macros every table uses, made-up identities
 - ``voterfile``, ``mobilize``, ``actblue``, ``actionnetwork``, ``phonebank``:
   the statements that create each schema's tables
+- ``boundaries``: a few rows added to every held-out warehouse (any seed but
+  LEARNER_SEED) on each boundary the exercises' filters depend on
 - ``builder``: the statements in order, build(), ensure(), the folder lock,
   read_meta() and table_counts()
 

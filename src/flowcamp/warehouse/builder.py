@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import actblue, actionnetwork, mobilize, phonebank, voterfile
+from . import actblue, actionnetwork, boundaries, mobilize, phonebank, voterfile
 from .common import _sizes, setup_statements
 from .data import DEFAULT_SCALE, LEARNER_SEED, SCHEMA_VERSION
 from .sql import _list_variables, _q, _with_salts
@@ -23,7 +23,8 @@ from .sql import _list_variables, _q, _with_salts
 def _meta_statement(seed: int, scale: float, people: int) -> str:
     """The _flowcamp.meta table: the build settings, and nothing that changes between builds."""
     meta = [("seed", str(int(seed))), ("scale", repr(float(scale))), ("version", str(SCHEMA_VERSION)),
-            ("people", str(people)), ("generator", "flowcamp.warehouse")]
+            ("people", str(people)), ("generator", "flowcamp.warehouse"),
+            ("boundary_rows", "planted" if boundaries.planted(seed) else "none")]
     return ("CREATE TABLE _flowcamp.meta AS SELECT * FROM (VALUES "
             + ", ".join(f"({_q(k)}, {_q(v)})" for k, v in sorted(meta)) + ") AS t(key, value)")
 
@@ -38,6 +39,7 @@ def _statements(seed: int, scale: float) -> list[str]:
         *actblue.statements(s),
         *actionnetwork.statements(s),
         *phonebank.statements(s),
+        *boundaries.statements(seed, s),  # rows on every boundary the checks' filters depend on
         _meta_statement(seed, scale, s["people"]),
     ]
     # The list variables come first; they are known once every statement is written.

@@ -12,8 +12,12 @@ LEARNER_SEED: int = 2026
 DEFAULT_SCALE: float = 1.0
 """Scale 1 is about 10,000 voter records; scale 100 is about a million."""
 
-SCHEMA_VERSION: int = 1
-"""Bump whenever the generator's output changes (tables, columns or values)."""
+SCHEMA_VERSION: int = 2
+"""Bump whenever the generator's output changes (tables, columns or values).
+
+ensure() rebuilds any warehouse built with another version. 2: held-out
+warehouses get the rows on every boundary (boundaries.py).
+"""
 
 PEOPLE_PER_SCALE = 10_000
 SCHEMAS = ("voterfile", "mobilize", "actblue", "actionnetwork", "phonebank", "_flowcamp")
