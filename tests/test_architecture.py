@@ -15,7 +15,7 @@ LAYERS = [
     {"results", "anatomy", "proc", "prepare", "warehouse"},
     {"course"},
     {"workspace"},
-    {"server"},
+    {"server", "services"},
     {"harness", "checks"},
     {"kinds"},
     {"runner"},

@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 # Blocks a slow optional import that the Jupyter stack drags in (about 1 s on every `import prefect`):
 # jsonschema falls back gracefully when it is missing. See docs/benchmarks.
@@ -154,3 +155,105 @@ def terminate(pid: int, grace: float = 10.0) -> None:
             return
         time.sleep(0.1)
     kill_tree(pid)
+
+
+def process_started(pid: int | None) -> float | None:
+    """When a process started (an opaque number, the same every time it is asked for the same process), or None
+    if it is gone or this cannot be told. Recorded beside a pid, it tells a reused pid from the process."""
+    if not pid:
+        return None
+    if os.path.isdir("/proc/self"):  # Linux: cheap, no import
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+                return float(fh.read().split(")")[-1].split()[19])
+        except (OSError, IndexError, ValueError):
+            return None
+    try:
+        import psutil  # a dependency of the Jupyter stack; about 0.1 s to import
+
+        return psutil.Process(pid).create_time()
+    except Exception:  # noqa: BLE001 - not installed, NoSuchProcess, AccessDenied: nothing to tell
+        return None
+
+
+def same_process(pid: int | None, started: float | None) -> bool:
+    """Whether ``pid`` is alive and still the process that was recorded as started at ``started``."""
+    if not pid_alive(pid):
+        return False
+    now = process_started(pid)
+    return started is None or now is None or abs(now - started) < 1.0
+
+
+class FileLock:
+    """A lock shared by every process of this computer through a file: one holder at a time, released when the
+    holder releases it or its process ends, even by a crash. fcntl.flock on POSIX, msvcrt.locking on Windows.
+    Not re-entrant: a second FileLock on the same file waits, even in the same process."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fh = None
+
+    def acquire(self, timeout: float | None = None, on_wait: Callable[[float], None] | None = None,
+                poll: float = 0.1) -> bool:
+        """Take the lock; wait up to ``timeout`` seconds (None: as long as it takes, 0: not at all), calling
+        ``on_wait(seconds waited)`` while waiting. True if taken."""
+        if self._fh is not None:
+            raise RuntimeError(f"{self.path} is already locked by this FileLock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+b")  # noqa: SIM115 - held while locked
+        t0 = time.monotonic()
+        while not _try_lock(fh):
+            waited = time.monotonic() - t0
+            if timeout is not None and waited >= timeout:
+                fh.close()
+                return False
+            if on_wait:
+                on_wait(waited)
+            time.sleep(poll)
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            if os.name == "posix":
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            else:
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            pass
+        fh.close()
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+    def __enter__(self) -> "FileLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _try_lock(fh) -> bool:
+    try:
+        if os.name == "posix":
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        return True
+    except OSError:  # BlockingIOError on POSIX, PermissionError on Windows: someone else holds it
+        return False

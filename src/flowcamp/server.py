@@ -1,16 +1,30 @@
-"""One local Prefect server per workspace, started once and reused.
+"""One local Prefect server per workspace: at a stable address, started once (under a lock) and reused, stopped
+by itself once the workspace has been idle.
 
-Without a server, every Python process that runs a flow starts its own
-temporary Prefect server, which costs 10-20 seconds. flowcamp instead starts
-``prefect server start`` once, keeps its ``PREFECT_HOME`` in the workspace
-(so run history survives, and learners see it in Prefect's web UI, as they saw
-runs in Civis), and points check runs at it with ``PREFECT_API_URL``.
+Without a server, every Python process that runs a flow starts its own temporary Prefect server, which costs
+10-20 seconds. flowcamp instead starts ``prefect server start`` once, keeps its ``PREFECT_HOME`` in the workspace
+(so run history survives, and learners see it in Prefect's web UI, as they saw runs in Civis), and points check
+runs at it with ``PREFECT_API_URL``.
+
+- Address: http://127.0.0.1:PORT, PORT derived from the workspace's path (42000-42999) and recorded in
+  ``.flowcamp/prefect/server.json``; if something else holds it at a start, the next free port after it is taken
+  and recorded. So the address stays the same across restarts, and a line a learner pasted stays right.
+- Start: under a file lock (``start.lock``): check, start, wait until it answers. A second caller waits for the
+  lock, then reuses the server. A healthy server is found without the lock.
+- Processes: the server, its idle watchdog and a background warm-up are detached, their output in log files
+  beside ``server.json``, and registered in :mod:`flowcamp.services`, so ``flowcamp stop`` finds them.
+- Idle: a detached watchdog stops the server, and every other registered service, after
+  ``FLOWCAMP_SERVER_IDLE_MINUTES`` (default 30; 0 = never) with no check, no active flow run and no client
+  connected (an open web UI page keeps a connection).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,11 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from flowcamp import proc
+from flowcamp import proc, services
 from flowcamp.workspace import Workspace
 
-DEFAULT_PORT = 4200
+PORT_BASE, PORT_COUNT = 42000, 1000  # away from Prefect's own 4200, which other Prefect installs use
 START_TIMEOUT = 120.0
+STOP_LOCK_WAIT = 5.0  # `stop` waits this long for a start in progress, then stops anyway
+KEEP_ALIVE = 65  # seconds a quiet client connection stays open: an open web UI page keeps one
+IDLE_ENV, POLL_ENV = "FLOWCAMP_SERVER_IDLE_MINUTES", "FLOWCAMP_SERVER_IDLE_POLL_SECONDS"
+DEFAULT_IDLE_MINUTES, DEFAULT_POLL_SECONDS = 30.0, 30.0
+SERVER, WATCHDOG, WARMER = "prefect-server", "server-watchdog", "server-warmup"
+# A check's run token marks its processes for the harness's sweep: the services must never carry one.
+NOT_INHERITED = ("PREFECT_API_URL", "FLOWCAMP_RUN_TOKEN")
+
+OnLocked = Callable[[float], None]  # called while waiting for another process's start, with the seconds waited
 
 
 class ServerError(Exception):
@@ -32,7 +55,7 @@ class ServerError(Exception):
 @dataclass
 class ServerState:
     running: bool
-    url: str | None = None
+    url: str | None = None  # where it runs, or will run once started
     pid: int | None = None
     port: int | None = None
     note: str = ""
@@ -50,8 +73,17 @@ def _state_file(ws: Workspace) -> Path:
     return prefect_home(ws) / "server.json"
 
 
-def _log_file(ws: Workspace) -> Path:
-    return prefect_home(ws) / "server.log"
+def _log_file(ws: Workspace, name: str = "server") -> Path:
+    return prefect_home(ws) / f"{name}.log"
+
+
+def _start_lock(ws: Workspace) -> proc.FileLock:
+    return proc.FileLock(prefect_home(ws) / "start.lock")
+
+
+def _stopping(ws: Workspace) -> Path:
+    """Exists while the idle watchdog stops the server: a check that sees it waits for the start lock."""
+    return prefect_home(ws) / "stopping"
 
 
 def base_env(ws: Workspace) -> dict[str, str]:
@@ -65,7 +97,8 @@ def base_env(ws: Workspace) -> dict[str, str]:
 
 
 def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
-    """Settings that point a Prefect client at the server at ``server_url``. Starts nothing."""
+    """Settings that point a Prefect client at the server at ``server_url``. Starts nothing; records the use."""
+    services.touch(ws)
     return {**base_env(ws), "PREFECT_API_URL": f"{server_url}/api"}
 
 
@@ -79,79 +112,208 @@ def _healthy(url: str, timeout: float = 2.0) -> bool:
 
 def _read_state(ws: Workspace) -> dict:
     try:
-        return json.loads(_state_file(ws).read_text(encoding="utf-8"))
+        data = json.loads(_state_file(ws).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
     except (OSError, json.JSONDecodeError):
         return {}
 
 
-def status(ws: Workspace) -> ServerState:
+def _write_state(ws: Workspace, **changes) -> None:
+    data = {**_read_state(ws), **changes}
+    prefect_home(ws).mkdir(parents=True, exist_ok=True)
+    tmp = _state_file(ws).with_name(f"server.json.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({k: v for k, v in data.items() if v is not None}), encoding="utf-8")
+    os.replace(tmp, _state_file(ws))
+
+
+# ----------------------------------------------------------------------------------------------------- the port
+def _in_range(port) -> bool:
+    return isinstance(port, int) and PORT_BASE <= port < PORT_BASE + PORT_COUNT
+
+
+def derived_port(ws: Workspace) -> int:
+    """The port this workspace's path maps to: the same on every start, different for another workspace."""
+    key = os.path.normcase(str(ws.root)).encode("utf-8")
+    return PORT_BASE + int.from_bytes(hashlib.sha256(key).digest()[:4], "big") % PORT_COUNT
+
+
+def server_url(ws: Workspace) -> str:
+    """The server's address, running or not: the recorded one, else the one a first start will use (unless that
+    port is taken by then). Starts nothing."""
     st = _read_state(ws)
-    if not st:
-        return ServerState(False, note="not started")
-    url, pid = st.get("url"), st.get("pid")
-    if url and _healthy(url):
-        return ServerState(True, url=url, pid=pid, port=st.get("port"))
-    if proc.pid_alive(pid):
-        return ServerState(False, url=url, pid=pid, port=st.get("port"), note="started but not answering")
-    return ServerState(False, url=url, pid=pid, port=st.get("port"), note="stopped or crashed")
+    if st.get("url") and _in_range(st.get("port")):
+        return st["url"]
+    return f"http://127.0.0.1:{derived_port(ws)}"
 
 
-def _free_port(preferred: int = DEFAULT_PORT) -> int:
-    for port in (preferred, 0):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return s.getsockname()[1]
-            except OSError:
-                continue
-    raise ServerError("No free network port on this computer for the Prefect server.")
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        if os.name == "posix":  # as the server binds: a port left in TIME_WAIT by our last server is free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _choose_port(ws: Workspace) -> int:
+    """The recorded port if it is free, else the next free one after it (in PORT_BASE..+PORT_COUNT, wrapping)."""
+    recorded = _read_state(ws).get("port")
+    first = recorded if _in_range(recorded) else derived_port(ws)
+    for i in range(PORT_COUNT):
+        port = PORT_BASE + (first - PORT_BASE + i) % PORT_COUNT
+        if _port_free(port):
+            return port
+    raise ServerError(f"No free network port between {PORT_BASE} and {PORT_BASE + PORT_COUNT - 1} "
+                      "on this computer for the Prefect server.")
+
+
+# ------------------------------------------------------------------------------------------- status, start, stop
+def status(ws: Workspace) -> ServerState:
+    url = server_url(ws)
+    port = int(url.rsplit(":", 1)[1])
+    entry = services.service(ws, SERVER)
+    if entry is None:
+        return ServerState(False, url=url, port=port, note=_read_state(ws).get("note") or "not started")
+    pid = entry.get("pid")
+    if services.alive(entry):
+        if _healthy(url):
+            return ServerState(True, url=url, pid=pid, port=port)
+        return ServerState(False, url=url, pid=pid, port=port, note="started but not answering")
+    return ServerState(False, url=url, pid=pid, port=port, note="stopped or crashed")
 
 
 def start(ws: Workspace, on_wait: Callable[[float], None] | None = None, port: int | None = None,
-          timeout: float = START_TIMEOUT) -> str:
-    """Start the server if it is not running (replacing a stale or crashed one). Returns its URL."""
+          timeout: float = START_TIMEOUT, on_locked: OnLocked | None = None) -> str:
+    """Start the server if it is not running (replacing a stale or crashed one). Returns its URL.
+
+    A running server is found without waiting for anything. Otherwise this takes the start lock: if another
+    process is starting the server, ``on_locked(seconds waited)`` is called while waiting for it, and its server
+    is then reused. ``on_wait(seconds)`` is called while the server this call started gets ready."""
+    services.touch(ws)
     st = status(ws)
-    if st.running:
+    if st.running and not _stopping(ws).exists():
+        _ensure_watchdog(ws)
         return st.url  # type: ignore[return-value]
-    if st.pid and proc.pid_alive(st.pid):
-        proc.terminate(st.pid)  # stale: started but not answering
+    lock = _start_lock(ws)
+    if not lock.acquire(timeout=timeout, on_wait=on_locked):
+        raise ServerError(f"Another flowcamp process has been starting the Prefect server for {timeout:g} s. "
+                          f"Its log: {_log_file(ws)}")
+    try:
+        _stopping(ws).unlink(missing_ok=True)  # left by a watchdog that ended while stopping
+        st = status(ws)
+        if st.running:
+            _ensure_watchdog(ws)
+            return st.url  # type: ignore[return-value]
+        return _start_locked(ws, on_wait, port, timeout)
+    finally:
+        lock.release()
+
+
+def _start_locked(ws: Workspace, on_wait: Callable[[float], None] | None, port: int | None,
+                  timeout: float) -> str:
+    services.stop_services(ws, names=(SERVER,))  # stale: started but not answering
+    _stop_legacy(ws)
     home = prefect_home(ws)
     home.mkdir(parents=True, exist_ok=True)
-    port = port or _free_port()
+    port = port or _choose_port(ws)
     url = f"http://127.0.0.1:{port}"
-    env = proc.child_env(pycache=ws.state_dir / "pycache", drop=("PREFECT_API_URL",), **base_env(ws))
+    env = proc.child_env(pycache=ws.state_dir / "pycache", drop=NOT_INHERITED, **base_env(ws))
     args = proc.python_code("from prefect.cli import app\nsys.exit(app())\n") + [
-        "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+        "server", "start", "--host", "127.0.0.1", "--port", str(port), "--keep-alive-timeout", str(KEEP_ALIVE)]
     child = proc.start_detached(args, env=env, log=_log_file(ws), cwd=home)
-    _state_file(ws).write_text(json.dumps({"pid": child.pid, "port": port, "url": url,
-                                           "started": time.time()}), encoding="utf-8")
+    services.register_service(ws, SERVER, child.pid)
+    _write_state(ws, port=port, url=url, started=time.time(), note=None)
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if _healthy(url, timeout=1.0):
+            services.touch(ws)
+            _ensure_watchdog(ws)
             return url
         if child.poll() is not None:
-            tail = _log_tail(ws)
-            raise ServerError(f"The Prefect server stopped while starting (exit code {child.returncode}).\n{tail}\n"
-                              f"The full log is in {_log_file(ws)}.")
+            services.unregister_service(ws, SERVER, child.pid)
+            raise ServerError(f"The Prefect server stopped while starting (exit code {child.returncode}).\n"
+                              f"{_log_tail(ws)}\nThe full log is in {_log_file(ws)}.")
         if on_wait:
             on_wait(time.monotonic() - t0)
         time.sleep(0.25)
-    proc.terminate(child.pid)
+    services.stop_services(ws, names=(SERVER,))
     raise ServerError(f"The Prefect server did not answer within {timeout:g} s. Its log: {_log_file(ws)}")
 
 
-def stop(ws: Workspace) -> bool:
-    st = _read_state(ws)
-    pid = st.get("pid")
-    stopped = False
-    if pid and proc.pid_alive(pid):
+def _stop_legacy(ws: Workspace) -> bool:
+    """Stop a server that a flowcamp before the services registry started (its pid is in server.json)."""
+    pid = _read_state(ws).get("pid")
+    if not pid:
+        return False
+    _write_state(ws, pid=None)
+    if proc.pid_alive(pid):
         proc.terminate(pid)
-        stopped = True
+        return True
+    return False
+
+
+def stop(ws: Workspace, note: str = "stopped") -> bool:
+    """Stop the server, its watchdog and a warm-up in progress. True if the server was running."""
+    lock = _start_lock(ws)
+    locked = lock.acquire(timeout=STOP_LOCK_WAIT)  # a start in progress ends first; a stuck one does not block
     try:
-        _state_file(ws).unlink()
-    except FileNotFoundError:
-        pass
+        stopped = services.stop_services(ws, names=(WARMER, WATCHDOG, SERVER))
+        legacy = _stop_legacy(ws)
+        if _state_file(ws).exists():
+            _write_state(ws, note=note)
+        return SERVER in stopped or legacy
+    finally:
+        if locked:
+            lock.release()
+
+
+def stop_everything(ws: Workspace) -> list[str]:
+    """`flowcamp stop`: the server and every other service flowcamp started for this workspace. Their names."""
+    stopped = ["Prefect server" if n == SERVER else n for n in services.stop_services(ws, exclude=(SERVER,))]
+    if stop(ws):
+        stopped.append("Prefect server")
     return stopped
+
+
+def warm_in_background(ws: Workspace) -> bool:
+    """Start the server in the background, without waiting, if it is neither running nor being started.
+
+    Safe to call often (on every command that shows a Prefect exercise): it records the use, reads two small
+    files and never waits. True if it started a warm-up (a detached process that runs :func:`start`)."""
+    services.touch(ws)
+    if services.alive(services.service(ws, SERVER)) or services.alive(services.service(ws, WARMER)):
+        return False  # running, or being started
+    lock = _start_lock(ws)
+    if not lock.acquire(timeout=0):
+        return False  # a check is starting it right now
+    lock.release()
+    code = "from flowcamp.server import warm_main\nwarm_main(sys.argv[1])\n"
+    child = proc.start_detached(proc.python_code(code) + [str(ws.root)], env=_service_env(ws),
+                                log=_log_file(ws, "warmup"), cwd=ws.state_dir)
+    services.register_service(ws, WARMER, child.pid)
+    return True
+
+
+def warm_main(root: str) -> None:
+    """The warm-up process: start the server (waiting for the lock like any check), then end."""
+    ws = Workspace(Path(root), None)  # type: ignore[arg-type] - the server needs only the workspace's folders
+    try:
+        url = start(ws)
+        _say(f"warm-up: the server is ready at {url}")
+    except ServerError as e:
+        _say(f"warm-up: {e}")
+    finally:
+        services.unregister_service(ws, WARMER, os.getpid())
+
+
+def _service_env(ws: Workspace) -> dict[str, str]:
+    return proc.child_env(pycache=ws.state_dir / "pycache", drop=NOT_INHERITED)
+
+
+def _say(text: str) -> None:
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}", flush=True)
 
 
 def _log_tail(ws: Workspace, lines: int = 20) -> str:
@@ -160,3 +322,119 @@ def _log_tail(ws: Workspace, lines: int = 20) -> str:
     except OSError:
         return ""
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# -------------------------------------------------------------------------------------------- the idle watchdog
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
+def idle_minutes() -> float:
+    """Minutes without use after which the server stops by itself (FLOWCAMP_SERVER_IDLE_MINUTES; 0 = never)."""
+    return _env_number(IDLE_ENV, DEFAULT_IDLE_MINUTES)
+
+
+def _ensure_watchdog(ws: Workspace) -> None:
+    """Start the idle watchdog unless one runs (or idle stops are off). A second one started at the same
+    moment ends at once: the watchdog holds a lock for its lifetime."""
+    minutes = idle_minutes()
+    if minutes <= 0 or services.alive(services.service(ws, WATCHDOG)):
+        return
+    poll = _env_number(POLL_ENV, DEFAULT_POLL_SECONDS) or DEFAULT_POLL_SECONDS
+    code = "from flowcamp.server import watchdog_main\nwatchdog_main(sys.argv[1], *map(float, sys.argv[2:]))\n"
+    proc.start_detached(proc.python_code(code) + [str(ws.root), str(minutes * 60), str(poll)],
+                        env=_service_env(ws), log=_log_file(ws, "watchdog"), cwd=ws.state_dir)
+
+
+def watchdog_main(root: str, idle_seconds: float, poll: float) -> None:
+    """The watchdog process: every ``poll`` seconds, look at the workspace's server; stop it (and every other
+    registered service) once it has been idle ``idle_seconds``; end when there is no server to watch."""
+    ws = Workspace(Path(root), None)  # type: ignore[arg-type] - the server needs only the workspace's folders
+    single = proc.FileLock(prefect_home(ws) / "watchdog.lock")
+    if not single.acquire(timeout=0):
+        return  # another watchdog watches this workspace
+    services.register_service(ws, WATCHDOG, os.getpid())
+    _say(f"watchdog: started; stops the server after {idle_seconds / 60:g} minutes idle (looks every {poll:g} s)")
+    try:
+        _say("watchdog: " + services.watch_idle(
+            ws, idle_seconds, poll, watched=lambda: services.alive(services.service(ws, SERVER)),
+            busy=lambda: _busy(ws), stop_when_idle=lambda: _stop_if_idle(ws, idle_seconds), say=_say))
+    finally:
+        services.unregister_service(ws, WATCHDOG, os.getpid())
+        single.release()
+
+
+def _stop_if_idle(ws: Workspace, idle_seconds: float) -> bool:
+    """Stop every service of the workspace but the watchdog, if it is still idle. Under the start lock, with the
+    ``stopping`` marker written before the last look: a check's :func:`start` touches the heartbeat before it
+    looks for the marker, so either this sees its use, or it sees the marker and waits for the lock."""
+    lock = _start_lock(ws)
+    if not lock.acquire(timeout=0):
+        return False  # being started: in use
+    try:
+        _stopping(ws).write_text(str(os.getpid()), encoding="utf-8")
+        used = services.last_used(ws) or 0.0
+        if time.time() - used < idle_seconds or services.active_users(ws) or _busy(ws):
+            return False
+        services.stop_services(ws, exclude=(WATCHDOG,))
+        _stop_legacy(ws)
+        _write_state(ws, note=f"stopped by itself after {idle_seconds / 60:g} minutes without use")
+        return True
+    finally:
+        _stopping(ws).unlink(missing_ok=True)
+        lock.release()
+
+
+def _busy(ws: Workspace) -> str | None:
+    """Why the server is in use now (besides checks, which :mod:`flowcamp.services` records), or None."""
+    entry = services.service(ws, SERVER)
+    url = server_url(ws)
+    clients = _clients(entry.get("pid") if entry else None, int(url.rsplit(":", 1)[1]))
+    if clients:
+        return f"{clients} client connection(s) open (a web UI page, a flow, a script)"
+    runs = _active_runs(url)
+    return f"{runs} flow run(s) running, pending or due soon" if runs else None
+
+
+def _clients(pid: int | None, port: int) -> int:
+    """Open connections to the server from other processes, or 0 where this cannot be told (no psutil)."""
+    try:
+        import psutil
+
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except Exception:  # noqa: BLE001 - no psutil, no such process, not allowed to look
+        return 0
+    own = {c.laddr.port for c in conns if c.raddr and c.raddr.port == port}  # the server calling itself
+    return sum(1 for c in conns if c.status == "ESTABLISHED" and c.laddr.port == port
+               and c.raddr and c.raddr.port not in own)
+
+
+ACTIVE_TYPES = ["RUNNING", "PENDING", "CANCELLING", "PAUSED"]
+RECENT_RUN_SECONDS = 3600.0  # a run "running" for longer is taken for one that crashed without saying so
+SOON_SECONDS = 600.0  # a scheduled run due within this keeps the server up
+
+
+def _active_runs(url: str, now: float | None = None) -> int:
+    """Flow runs on the server that are running, pending or paused (started in the last hour) or scheduled to
+    start in the next ten minutes. 0 if the server does not answer."""
+    from datetime import datetime, timedelta, timezone
+
+    now_dt = datetime.fromtimestamp(now or time.time(), timezone.utc)
+
+    def count(state_types: list[str], after: float, before: float) -> int:
+        body = {"flow_runs": {"state": {"type": {"any_": state_types}},
+                              "expected_start_time": {"after_": (now_dt + timedelta(seconds=after)).isoformat(),
+                                                      "before_": (now_dt + timedelta(seconds=before)).isoformat()}}}
+        req = urllib.request.Request(f"{url}/api/flow_runs/count", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return int(json.loads(resp.read()))
+        except (urllib.error.URLError, OSError, ValueError):
+            return 0
+
+    return count(ACTIVE_TYPES, -RECENT_RUN_SECONDS, SOON_SECONDS) or count(["SCHEDULED"], -60, SOON_SECONDS)
