@@ -54,7 +54,7 @@ def test_first_run_welcomes_and_creates_the_workspace(cli):
     assert "Welcome" in out.stdout and "add" in out.stdout
     assert (cli.ws / ".git").is_dir() and (cli.ws / "warehouse.duckdb").is_file()
     again = cli()
-    assert "Welcome" not in again.stdout and "Progress: 0/3" in again.stdout
+    assert "Welcome" not in again.stdout and "Progress: 0/4" in again.stdout
 
 
 def test_list_json_contract(ready):
@@ -64,7 +64,7 @@ def test_list_json_contract(ready):
     rows = json.loads(out.stdout)
     assert rows[0] == {"id": "add", "module": "00-demo", "title": "Add two numbers", "kind": "code",
                        "path": "00-demo/01-add", "status": "todo"}
-    assert [r["kind"] for r in rows] == ["code", "git", "prefect"]
+    assert [r["kind"] for r in rows] == ["code", "git", "prefect", "notebook"]
     for r in rows:
         assert (cli.ws / r["path"]).is_dir()
 

@@ -9,11 +9,12 @@ too long still says which checks had passed. Kinds that grade with pytest (code,
 from __future__ import annotations
 
 import json
-import os
+import secrets
 import tempfile
 from pathlib import Path
 
-from flowcamp import proc
+from flowcamp import proc, reaper
+from flowcamp.redact import redact, secret_values
 from flowcamp.course import Exercise
 from flowcamp.results import CheckResult, Result, Status, cap, overall_status
 from flowcamp.workspace import Workspace
@@ -30,8 +31,8 @@ RUN_MESSAGES = {
 }
 
 
-def check_env(ws: Workspace, ex: Exercise, results_file: Path, extra: dict[str, str] | None = None) -> dict:
-    """The environment of the check process: where the learner's folder, the held-out data and the results are."""
+def check_env(ws: Workspace, ex: Exercise, tmp: Path, token: str, extra: dict[str, str] | None = None) -> dict:
+    """The environment of the check process: where the learner's folder and the held-out data are."""
     return proc.child_env(
         pycache=ws.state_dir / "pycache",
         FLOWCAMP_EXERCISE=ex.id,
@@ -39,10 +40,11 @@ def check_env(ws: Workspace, ex: Exercise, results_file: Path, extra: dict[str, 
         FLOWCAMP_SEED=str(ws.seed),
         FLOWCAMP_CACHE=str(ws.state_dir / "cache"),
         FLOWCAMP_LEARNER_DIR=str(ws.exercise_dir(ex)),
-        FLOWCAMP_RESULTS=str(results_file),
         FLOWCAMP_HELDOUT_WAREHOUSE=str(ws.heldout_warehouse),
         FLOWCAMP_HELDOUT_SEED=str(ws.heldout_seed),
-        FLOWCAMP_WAREHOUSE=str(results_file.parent / "no-warehouse-outside-checks.duckdb"),
+        FLOWCAMP_WAREHOUSE=str(tmp / "no-warehouse-outside-checks.duckdb"),
+        # Every process of this run carries it, so one that escaped the run's process tree is still found.
+        FLOWCAMP_RUN_TOKEN=token,
         # Only our plugin: third-party pytest plugins that happen to be installed cost start-up time.
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
         **(extra or {}),
@@ -67,21 +69,30 @@ def run_pytest_checks(ws: Workspace, ex: Exercise, extra_env: dict[str, str] | N
     """Run the course's checks of ``ex`` on the learner's copy; every outcome becomes a Result."""
     if not ex.checks_dir.is_dir():
         return Result(ex.id, Status.ERROR, f"The course has no checks for {ex.id} (a course bug).")
+    token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="flowcamp-check-") as tmp:
         tmp = Path(tmp)
-        results_file = tmp / "results.jsonl"
-        env = check_env(ws, ex, results_file, extra_env)
-        done = proc.run_limited(pytest_args(ex.checks_dir, tmp), cwd=ws.exercise_dir(ex), env=env,
-                                limit=ex.time_limit)
-        events = _read_events(results_file)
-    return collect(ex, events, done)
+        env = check_env(ws, ex, tmp, token, extra_env)
+        try:
+            done = proc.run_limited(pytest_args(ex.checks_dir, tmp), cwd=ws.exercise_dir(ex), env=env,
+                                    limit=ex.time_limit, channel_env="FLOWCAMP_RESULTS_FD")
+        finally:
+            reaper.kill_marked(f"FLOWCAMP_RUN_TOKEN={token}")
+    result = collect(ex, _read_events(done.channel), done)
+    return redact_result(result, secret_values(env))
 
 
-def _read_events(results_file: Path) -> list[dict]:
-    if not results_file.exists():
-        return []
+def redact_result(result: Result, secrets_: set[str]) -> Result:
+    """The result with every secret value cut out of its messages and outputs."""
+    result.message = redact(result.message, secrets_)
+    for c in result.checks:
+        c.message, c.output = redact(c.message, secrets_), redact(c.output, secrets_)
+    return result
+
+
+def _read_events(channel: bytes) -> list[dict]:
     events = []
-    for line in results_file.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in channel.decode("utf-8", errors="replace").splitlines():
         try:
             ev = json.loads(line)
         except json.JSONDecodeError:
@@ -131,7 +142,3 @@ def _check(ex: Exercise, cid: str, info: dict, ev: dict | None, timed_out: bool)
 
 def _tail(output: str, lines: int = 15) -> str:
     return cap("\n".join(output.strip().splitlines()[-lines:]), 1500)
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -30,11 +30,13 @@ SAFE_GIT_CONFIG = (
 
 @dataclass
 class Completed:
-    """What a limited run gave: its output (stdout and stderr together), exit code, and whether it timed out."""
+    """What a limited run gave: its output (stdout and stderr together), exit code, whether it timed out,
+    and what it wrote on its side channel (if it was given one)."""
 
     output: str
     code: int | None
     timed_out: bool
+    channel: bytes = b""
 
 
 def python_code(code: str) -> list[str]:
@@ -87,19 +89,53 @@ def _new_group_kwargs(detached: bool = False) -> dict:
     return {"creationflags": flags | (0x00000008 if detached else 0)}  # DETACHED_PROCESS
 
 
-def run_limited(args: list[str], cwd: Path, env: dict, limit: float) -> Completed:
-    """Run a command with a time limit; on timeout, stop it and everything it started."""
+def run_limited(args: list[str], cwd: Path, env: dict, limit: float, channel_env: str | None = None) -> Completed:
+    """Run a command with a time limit; on timeout, stop it and everything it started.
+
+    With ``channel_env``, the child also gets the write end of a pipe, its number in that environment
+    variable: a side channel apart from its stdout and stderr (the check process reports on it).
+    """
+    read_fd = write_fd = None
+    kwargs = _new_group_kwargs()
+    if channel_env:
+        read_fd, write_fd = os.pipe()
+        env = {**env, channel_env: str(write_fd)}
+        kwargs["pass_fds"] = (write_fd,)
+    reader = _Drain(read_fd) if read_fd is not None else None
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, **_new_group_kwargs())
+                            stdin=subprocess.DEVNULL, **kwargs)
+    if write_fd is not None:
+        os.close(write_fd)
     try:
         out, _ = proc.communicate(timeout=limit)
-        return Completed(out.decode("utf-8", errors="replace"), proc.returncode, False)
+        code, timed_out = proc.returncode, False
     except subprocess.TimeoutExpired:
         kill_tree(proc.pid)
         out, _ = proc.communicate()
-        return Completed(out.decode("utf-8", errors="replace"), None, True)
+        code, timed_out = None, True
     finally:
         kill_tree(proc.pid)  # anything the command left running in its group goes too
+    return Completed(out.decode("utf-8", errors="replace"), code, timed_out, reader.result() if reader else b"")
+
+
+class _Drain:
+    """Reads a pipe to its end in a thread, so the writer never blocks on a full pipe."""
+
+    def __init__(self, fd: int):
+        import threading
+
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._run, args=(fd,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as fh:
+            for chunk in iter(lambda: fh.read1(65536), b""):
+                self._chunks.append(chunk)
+
+    def result(self, timeout: float = 5.0) -> bytes:
+        self._thread.join(timeout)
+        return b"".join(self._chunks)
 
 
 def kill_tree(pid: int) -> None:

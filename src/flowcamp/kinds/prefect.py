@@ -26,4 +26,5 @@ class PrefectKind(Kind):
         if server_url is None:
             return Result(ex.id, Status.ERROR, "The local Prefect server is not running; "
                                                "`uv run flowcamp server start` starts it.")
-        return run_pytest_checks(ws, ex, extra_env=server.client_env(ws, server_url))
+        return run_pytest_checks(ws, ex, extra_env={**server.client_env(ws, server_url),
+                                                     "FLOWCAMP_LEARNER_PRELOAD": "duckdb,prefect"})

@@ -65,7 +65,7 @@ def _identity_missing(project) -> str:
     Without them `git commit` stops with "Please tell me who you are", and commits nothing.
     """
     for key in ("user.name", "user.email"):
-        if not project.git("config", key, check=False).strip():
+        if not project.config(key):
             return key
     return ""
 

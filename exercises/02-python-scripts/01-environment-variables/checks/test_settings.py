@@ -22,7 +22,7 @@ def _random_value() -> str:
 def _load(learner):
     mod = learner.load(FILE)
     error_class = learner.get(mod, "MissingSettingError", "class")
-    assert isinstance(error_class, type) and issubclass(error_class, RuntimeError), (
+    assert error_class.subclass_of("RuntimeError"), (
         f"{FILE}: MissingSettingError must stay a class that inherits from RuntimeError, "
         "as it is in the starter: `class MissingSettingError(RuntimeError):`."
     )

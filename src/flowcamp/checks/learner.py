@@ -1,0 +1,433 @@
+"""The trusted side of a learner process: checks ask it to import the learner's files and call their
+functions, and get plain data back. The learner's code never runs in the check's own process.
+
+A check process starts one warm parent (a *zygote*, :func:`flowcamp.learnerhost.zygote_main`) that imports
+the third-party modules learner files use, then forks a fresh learner process for each ``learner.load``.
+Where fork is not available (Windows, macOS) or ``FLOWCAMP_NO_FORK=1``, each load starts a new Python
+instead: slower, same results. Everything a check started is killed when the check ends.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from flowcamp import proc, reaper, wire
+
+# The check process's own settings that a learner process must not see.
+INTERNAL_ENV = ("FLOWCAMP_RESULTS", "FLOWCAMP_RESULTS_FD", "FLOWCAMP_HELDOUT_WAREHOUSE", "FLOWCAMP_HELDOUT_SEED",
+                "FLOWCAMP_EXERCISE_SOURCE", "FLOWCAMP_SEED", "FLOWCAMP_CACHE", "FLOWCAMP_LEARNER_PRELOAD")
+MAX_OUTPUT = 64_000
+DEFAULT_MEMORY_MB = 2048
+
+
+class LearnerError(AssertionError):
+    """The learner's code did something that stops the check (it raised, it is missing, ...).
+
+    It is an AssertionError so that it counts as a failed check, not a broken one.
+    """
+
+
+class RemoteException(Exception):
+    """An exception raised in the learner's process, as plain data: its type's names, message and place."""
+
+    type_name: str = "Exception"
+    mro: tuple[str, ...] = ()
+    where: str = ""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+    def is_a(self, name: str) -> bool:
+        return any(q == name or q.rsplit(".", 1)[-1] == name for q in self.mro)
+
+
+_EXC_TYPES: dict[tuple[str, ...], type] = {}
+
+
+def remote_exception(info: dict) -> RemoteException:
+    """A local stand-in for the learner's exception: `isinstance(err, KeyError)` works for built-in bases."""
+    mro = tuple(str(q) for q in info.get("mro", ()))
+    cls = _EXC_TYPES.get(mro)
+    if cls is None:
+        base = next((getattr(builtins, q) for q in mro if "." not in q and isinstance(getattr(builtins, q, None), type)
+                     and issubclass(getattr(builtins, q), BaseException) and q not in ("BaseException", "object")),
+                    Exception)
+        bases = (RemoteException,) if base is Exception else (RemoteException, base)
+        try:
+            cls = type(str(info.get("type", "Exception")), bases, {})
+        except TypeError:  # a built-in base that cannot be mixed in
+            cls = type(str(info.get("type", "Exception")), (RemoteException,), {})
+        _EXC_TYPES[mro] = cls
+    exc = cls(str(info.get("message", "")))
+    exc.type_name, exc.mro, exc.where = str(info.get("type", "")), mro, str(info.get("where", ""))
+    return exc
+
+
+def learner_env() -> dict[str, str]:
+    """The check's environment as the learner's code may see it (monkeypatch.setenv in a check reaches it)."""
+    return {k: v for k, v in os.environ.items() if k not in INTERNAL_ENV}
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and sys.platform.startswith("linux") and os.environ.get("FLOWCAMP_NO_FORK") != "1"
+
+
+class Zygote:
+    """The warm parent of this check process's learner processes."""
+
+    def __init__(self, preload: str):
+        ours, theirs = socket.socketpair()
+        code = f"from flowcamp.learnerhost import zygote_main\nzygote_main({theirs.fileno()}, {preload!r})\n"
+        self.process = subprocess.Popen(proc.python_code(code), pass_fds=[theirs.fileno()], env=learner_env(),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, close_fds=True)
+        theirs.close()
+        self.sock = ours
+        self._ready = False
+
+    def _wait_ready(self) -> None:
+        if not self._ready:
+            wire.loads(self._recv())
+            self._ready = True
+
+    def _recv(self) -> bytes:
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("the learner processes' parent stopped")
+            data += chunk
+        return data
+
+    def fork(self, learner_dir: Path, fds: list[int]) -> int:
+        self._wait_ready()
+        socket.send_fds(self.sock, [wire.dumps({"op": "fork", "dir": str(learner_dir)})], fds)
+        return int(wire.loads(self._recv())["pid"])
+
+    def sweep(self) -> None:
+        """Kill every learner process (and whatever they started) of the check that just ended."""
+        if self._ready and self.process.poll() is None:
+            try:
+                self.sock.sendall(wire.dumps({"op": "sweep"}))
+                self._recv()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class Channel:
+    """One learner process: requests go in, answers and the learner's output come out."""
+
+    def __init__(self, learner_dir: Path, zygote: Zygote | None, timeout: float):
+        req_r, self._req_w = os.pipe()
+        self._resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        self.timeout = timeout
+        self.popen = None
+        if zygote is not None:
+            self.pid = zygote.fork(learner_dir, [req_r, resp_w, out_w])
+        else:
+            code = f"from flowcamp.learnerhost import main\nmain({req_r}, {resp_w}, {str(learner_dir)!r})\n"
+            self.popen = subprocess.Popen(proc.python_code(code), pass_fds=[req_r, resp_w], env=learner_env(),
+                                          cwd=learner_dir, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w)
+            self.pid = self.popen.pid
+        for fd in (req_r, resp_w, out_w):
+            os.close(fd)
+        self._buffer = b""
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._reader = threading.Thread(target=self._read_output, args=(out_r,), daemon=True)
+        self._reader.start()
+        self.ready = self._answer()
+
+    def _read_output(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as fh:
+            for chunk in iter(lambda: fh.read1(65536), b""):
+                if self._out_size < MAX_OUTPUT:
+                    self._out.append(chunk)
+                    self._out_size += len(chunk)
+
+    def take_output(self) -> str:
+        self._reader.join(0.05)
+        text = b"".join(self._out).decode("utf-8", errors="replace")
+        self._out.clear()
+        self._out_size = 0
+        return text
+
+    def _answer(self) -> dict:
+        limit = int(os.environ.get("FLOWCAMP_MEMORY_MB", DEFAULT_MEMORY_MB)) * 1024 * 1024
+        deadline = time.monotonic() + self.timeout
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self._resp_r], [], [], 0.2)
+            if ready:
+                chunk = os.read(self._resp_r, 1 << 20)
+                if not chunk:
+                    raise LearnerError(self._died())
+                self._buffer += chunk
+                continue
+            if reaper.tree_rss_bytes(self.pid) > limit:
+                self.kill()
+                raise LearnerError(f"Your code used more than {limit // (1024 * 1024)} MB of memory and was "
+                                   "stopped. Does it load a whole table when it needs a few rows, or keep "
+                                   "adding to a list in a loop that never ends?")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise LearnerError(f"Your code ran for more than {self.timeout:g} seconds and was stopped. "
+                                   "Is there a loop that never ends, or code waiting for input()?")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return wire.loads(line)
+        except ValueError:
+            raise LearnerError("Your code wrote something the checks could not read on their own channel. "
+                               "Leave file descriptors you did not open alone.") from None
+
+    def _died(self) -> str:
+        code = self.popen.wait(5) if self.popen else None
+        return ("The Python process running your code stopped before it answered"
+                + (f" (exit code {code})" if code is not None else "")
+                + ". Does your code call os._exit(), or crash Python?")
+
+    def request(self, op: str, **args) -> dict:
+        try:
+            os.write(self._req_w, wire.dumps({"op": op, "args": args, "env": learner_env()}))
+        except (BrokenPipeError, OSError):
+            raise LearnerError(self._died()) from None
+        return self._answer()
+
+    def kill(self) -> None:
+        for pid in [self.pid, *reaper.descendants(self.pid)]:
+            try:
+                os.kill(pid, 9)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.popen is not None:
+            self.popen.wait()
+
+    def close(self) -> None:
+        self.kill()
+        for fd in (self._req_w, self._resp_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Remote:
+    """A module of the learner's, or something in it, seen from the check: its type, value and signature,
+    as the learner's process describes them. Calling it runs it over there."""
+
+    def __init__(self, learner: "Learner", channel: Channel, ref: str, info: dict, label: str):
+        self._learner, self._channel, self._ref, self._info, self._label = learner, channel, ref, info, label
+
+    def __getattr__(self, name: str) -> "Remote":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        info = self._learner._ask(self._channel, "describe", ref=f"{self._ref}.{name}").get("ok", {})
+        if not info.get("exists"):
+            raise AttributeError(f"{self._label} has no attribute {name!r}")
+        return Remote(self._learner, self._channel, f"{self._ref}.{name}", info, name)
+
+    def has(self, name: str) -> bool:
+        try:
+            getattr(self, name)
+            return True
+        except AttributeError:
+            return False
+
+    @property
+    def __name__(self) -> str:  # noqa: A003 - checks print fn.__name__
+        return self._info.get("name") or self._label
+
+    @property
+    def value(self):
+        """The object itself when it is plain data (numbers, strings, lists, dicts...), else an Opaque."""
+        return wire.decode(self._info.get("value"))
+
+    @property
+    def type_name(self) -> str:
+        return self._info.get("type", "")
+
+    @property
+    def is_class(self) -> bool:
+        return bool(self._info.get("is_class"))
+
+    @property
+    def is_callable(self) -> bool:
+        return bool(self._info.get("callable"))
+
+    @property
+    def parameters(self) -> list[str] | None:
+        """Parameter names of a function (or of a Prefect flow's function); None if it has no signature."""
+        params = self._info.get("parameters")
+        return None if params is None else [p["name"] for p in params]
+
+    def isinstance_of(self, name: str) -> bool:
+        """Is the object an instance of the class with this qualified name ('prefect.flows.Flow') or bare name?"""
+        return any(q == name or q.rsplit(".", 1)[-1] == name for q in self._info.get("type_mro", []))
+
+    def subclass_of(self, name: str) -> bool:
+        return self.is_class and any(q == name or q.rsplit(".", 1)[-1] == name
+                                     for q in self._info.get("class_mro", []))
+
+    def __instancecheck__(self, obj) -> bool:
+        """`isinstance(err, mod.MissingSettingError)` for an error the learner's code raised."""
+        mro = self._info.get("class_mro") or []
+        return isinstance(obj, RemoteException) and bool(mro) and mro[0] in obj.mro
+
+    def __call__(self, *args, **kwargs):
+        return self._learner.call(self, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<learner's {self._label}: {self.type_name}>"
+
+
+class Learner:
+    """The learner's copy of the exercise, and the learner processes that run its code."""
+
+    def __init__(self, directory: Path, zygote=None, timeout: float = 600):
+        """``zygote``: the warm parent to fork learner processes from, or a function that gives it when
+        the first file is loaded, or None to start a new Python for each load."""
+        self.dir = Path(directory).resolve()
+        self._zygote_source = zygote
+        self._zygote: Zygote | None = zygote if isinstance(zygote, Zygote) else None
+        self._timeout = timeout
+        self._channels: list[Channel] = []
+        self._output: list[str] = []
+
+    # ------------------------------------------------------------------------------- files, as data
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    def exists(self, name: str) -> bool:
+        return (self.dir / name).exists()
+
+    def read(self, name: str) -> str:
+        p = self.dir / name
+        if not p.is_file():
+            raise LearnerError(
+                f"{name} is missing from your exercise folder. If you deleted or renamed it, "
+                "`uv run flowcamp reset` restores the starter (your files are backed up first).")
+        try:
+            return p.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise LearnerError(f"{name} is not a text file saved as UTF-8. Save it again from your editor as UTF-8.") from None
+
+    # ------------------------------------------------------------------------- code, in its process
+    def _ask(self, channel: Channel, op: str, **args) -> dict:
+        answer = channel.request(op, **args)
+        self._output.append(channel.take_output())
+        if "error" in answer:
+            raise RuntimeError(f"the learner process could not do {op}: {answer['error']}")
+        return answer
+
+    def load(self, name: str) -> Remote:
+        """Import the learner's file in a fresh learner process (it runs top to bottom, as `python name` would)."""
+        self.read(name)  # a clear message if it is missing
+        if self._zygote is None and callable(self._zygote_source):
+            self._zygote = self._zygote_source()
+        channel = Channel(self.dir, self._zygote, self._timeout)
+        self._channels.append(channel)
+        answer = self._ask(channel, "load", file=name)
+        if "exit" in answer:
+            raise LearnerError(
+                f"{name} called exit() (code {answer['exit']}) while it was being imported. "
+                "Code that should only run as a script belongs under `if __name__ == \"__main__\":`.")
+        if "raised" in answer:
+            raise LearnerError(f"{name} failed while it was being imported, at {answer['raised']['where']}")
+        alias = answer["ok"]["module"]
+        info = {"exists": True, "type": "module", "type_mro": ["module"], "name": Path(name).stem}
+        return Remote(self, channel, alias, info, name)
+
+    def get(self, module: Remote, attr: str, what: str = "function") -> Remote:
+        """The learner's function (or class, or value) called ``attr``, with a clear message if it is missing."""
+        try:
+            return getattr(module, attr)
+        except AttributeError:
+            raise LearnerError(f"{module._label} has no {what} called `{attr}`. Check the name: it must be "
+                               f"spelled exactly `{attr}`.") from None
+
+    def call(self, fn: Remote, *args, **kwargs):
+        """Call the learner's function in its process; if it raises, fail with where and what (the learner's
+        exception, as a RemoteException, is the LearnerError's __cause__)."""
+        answer = self._ask(fn._channel, "call", ref=fn._ref, args=[wire.encode(a) for a in args],
+                           kwargs={k: wire.encode(v) for k, v in kwargs.items()})
+        if "exit" in answer:
+            raise LearnerError(f"`{fn.__name__}` called exit() (code {answer['exit']}): a function should "
+                               "return a value or raise an error, not end the program.")
+        if "raised" in answer:
+            err = remote_exception(answer["raised"])
+            raise LearnerError(f"`{fn.__name__}` raised an error at {err.where}") from err
+        return wire.decode(answer["ok"]["value"])
+
+    def run_flow(self, flow: Remote, **params) -> dict:
+        """Run a Prefect flow of the learner's in its process; returns its flow run id, state and error."""
+        answer = self._ask(flow._channel, "run_flow", ref=flow._ref,
+                           params={k: wire.encode(v) for k, v in params.items()})
+        if "raised" in answer:
+            err = remote_exception(answer["raised"])
+            if err.is_a("TypeError"):
+                raise LearnerError(f"The flow could not be called with {sorted(params)}: {err}") from err
+            raise LearnerError(f"The flow could not start: {err.where}") from err
+        if "exit" in answer:
+            raise LearnerError(f"The flow called exit() (code {answer['exit']}) instead of finishing.")
+        return answer["ok"]
+
+    def run(self, args: list[str], env: dict[str, str] | None = None, timeout: float = 60,
+            input: str | None = None) -> subprocess.CompletedProcess:
+        """Run a command in the learner's folder (``python`` means this Python); it and all it started end
+        with it."""
+        args = [sys.executable if a == "python" else a for a in args]
+        try:
+            done = subprocess.run(args, cwd=self.dir, env={**learner_env(), **(env or {})}, capture_output=True,
+                                  text=True, timeout=timeout, input=input)
+        except subprocess.TimeoutExpired:
+            raise LearnerError(f"`{' '.join(args[1:] if args[0] == sys.executable else args)}` ran for more "
+                               f"than {timeout:g} seconds and was stopped. Is there a loop that never ends?") from None
+        finally:
+            reaper.kill_descendants(keep=self._keep())
+        self._output.append(done.stdout + done.stderr)
+        return done
+
+    def _keep(self) -> tuple[int, ...]:
+        z = self._zygote
+        return (z.process.pid,) if z is not None else ()
+
+    @property
+    def output(self) -> str:
+        """Everything the learner's code printed in this check so far."""
+        return "".join(self._output)
+
+    def take_output(self) -> str:
+        out = "".join(self._output)
+        self._output.clear()
+        return out
+
+    def close(self) -> None:
+        """Stop every learner process of this check, and everything they started."""
+        for channel in self._channels:
+            channel.close()
+        self._channels.clear()
+        if self._zygote is not None:
+            self._zygote.sweep()
+        reaper.kill_descendants(keep=self._keep())
+
+
+def start_zygote() -> Zygote | None:
+    """The check process's warm parent for learner processes, or None where fork cannot be used."""
+    if not _can_fork():
+        return None
+    return Zygote(os.environ.get("FLOWCAMP_LEARNER_PRELOAD", "duckdb"))

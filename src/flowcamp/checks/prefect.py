@@ -1,0 +1,84 @@
+"""Running a learner's Prefect flow from a check, and reading back what the Prefect API recorded.
+
+The flow runs in the learner's process (``learner.run_flow``); this side only reads the server: the flow
+run, its state and its task runs. That record is the outcome a check grades.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from flowcamp.checks.learner import Learner, LearnerError, Remote
+
+FLOW_TYPE = "prefect.flows.Flow"
+
+
+@dataclass
+class FlowRunReport:
+    """What a flow run did, as the Prefect API recorded it."""
+
+    state: object
+    flow_run: object | None = None
+    task_runs: list = field(default_factory=list)
+    error: str = ""
+    output: str = ""
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.state is not None and self.state.is_completed())
+
+    @property
+    def task_names(self) -> list[str]:
+        """Task names without Prefect's run suffix: 'extract-7fe' -> 'extract'."""
+        names = []
+        for tr in self.task_runs:
+            base, _, suffix = tr.name.rpartition("-")
+            names.append(base if base and suffix.isalnum() and len(suffix) <= 8 else tr.name)
+        return names
+
+    @property
+    def completed_task_runs(self) -> list:
+        return [tr for tr in self.task_runs if tr.state is not None and tr.state.is_completed()]
+
+
+def settled_task_runs(client, flow_run_id, timeout: float = 15.0) -> list:
+    """The flow run's task runs, once the server has recorded them all in a final state.
+
+    The server records task runs from events, a moment after they happen: read again until every task
+    run is final and two reads in a row agree.
+    """
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    deadline = time.monotonic() + timeout
+    previous = None
+    while True:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        current = sorted((str(tr.id), tr.state.type.value if tr.state else None) for tr in runs)
+        settled = all(tr.state is not None and tr.state.is_final() for tr in runs)
+        if (settled and current == previous) or time.monotonic() > deadline:
+            return runs
+        previous = current if settled else None
+        time.sleep(0.2)
+
+
+def run_flow(learner: Learner, flow: Remote, **params) -> FlowRunReport:
+    """Run the learner's flow (in the learner's process) on the workspace's server; read its record."""
+    if not isinstance(flow, Remote) or not flow.isinstance_of(FLOW_TYPE):
+        name = getattr(flow, "__name__", "it")
+        raise LearnerError(
+            f"`{name}` is not a Prefect flow yet. Put `@flow` on the line just above `def {name}(...)` "
+            "(and `from prefect import flow` at the top of the file).")
+    ran = learner.run_flow(flow, **params)
+    if not ran.get("flow_run_id"):
+        return FlowRunReport(state=None, error=ran.get("error") or "the flow did not start a run")
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(ran["flow_run_id"])
+        deadline = time.monotonic() + 10
+        while not (flow_run.state and flow_run.state.is_final()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            flow_run = client.read_flow_run(ran["flow_run_id"])
+        task_runs = settled_task_runs(client, flow_run.id)
+    return FlowRunReport(state=flow_run.state, flow_run=flow_run, task_runs=task_runs, error=ran.get("error", ""))

@@ -1,0 +1,240 @@
+"""The program that runs in a learner process: it imports the learner's files and calls what a check asks
+for, and answers with plain data (:mod:`flowcamp.wire`).
+
+It runs in its own process, apart from the check that decides the verdict (``flowcamp.checks.learner``
+starts it). It reads one JSON request per line from the request pipe and writes one answer per line to
+the answer pipe; the learner's own prints go to stdout/stderr, which the check captures separately.
+Nothing here is trusted: a check only ever compares these answers with what it computed itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import itertools
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from flowcamp import wire
+
+_counter = itertools.count()
+
+
+def describe_exception(exc: BaseException, learner_dir: Path | str | None = None) -> str:
+    """'line 12 of settings.py (`x = ...`): KeyError: 'VAN_PASSWORD'' — the deepest frame in the learner's files."""
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f"line {exc.lineno} of {Path(exc.filename).name}"
+        what = f"SyntaxError: {exc.msg}" + (f"\n    {exc.text.rstrip()}" if exc.text else "")
+    elif learner_dir is not None:
+        root = str(Path(learner_dir).resolve())
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename and os.path.abspath(frame.filename).startswith(root):
+                where = f"line {frame.lineno} of {os.path.relpath(frame.filename, root)}"
+                if frame.line:
+                    where += f" (`{frame.line.strip()}`)"
+                break
+    return f"{where}: {what}" if where else what
+
+
+def exception_info(exc: BaseException, learner_dir: Path) -> dict:
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001
+        message = "(its message could not be shown)"
+    return {"type": type(exc).__name__, "mro": [wire.qualname(t) for t in type(exc).__mro__],
+            "message": message, "where": describe_exception(exc, learner_dir)}
+
+
+class Host:
+    def __init__(self, learner_dir: Path):
+        self.dir = learner_dir
+        self.modules: dict[str, object] = {}
+
+    def resolve(self, ref: str):
+        alias, _, rest = ref.partition(".")
+        obj = self.modules[alias]
+        for part in filter(None, rest.split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+    def op_load(self, file: str) -> dict:
+        path = self.dir / file
+        alias = f"m{next(_counter)}"
+        spec = importlib.util.spec_from_file_location(f"learner_{Path(file).stem}_{alias}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        if str(self.dir) not in sys.path:
+            sys.path.insert(0, str(self.dir))
+        spec.loader.exec_module(module)  # SystemExit and errors become answers in handle()
+        self.modules[alias] = module
+        return {"module": alias, "names": sorted(n for n in vars(module) if not n.startswith("__"))}
+
+    def op_describe(self, ref: str) -> dict:
+        try:
+            obj = self.resolve(ref)
+        except (AttributeError, KeyError):
+            return {"exists": False}
+        info = {"exists": True, "type": wire.qualname(type(obj)),
+                "type_mro": [wire.qualname(t) for t in type(obj).__mro__], "callable": callable(obj),
+                "name": getattr(obj, "__name__", None) if isinstance(getattr(obj, "__name__", None), str) else None,
+                "is_class": isinstance(obj, type), "value": wire.encode(obj)}
+        if isinstance(obj, type):
+            info["class_mro"] = [wire.qualname(t) for t in obj.__mro__]
+        target = getattr(obj, "fn", obj)  # a Prefect flow or task wraps the function in .fn
+        try:
+            params = inspect.signature(target).parameters.values() if callable(target) else []
+            info["parameters"] = [{"name": p.name, "kind": p.kind.name,
+                                   "default": None if p.default is p.empty else wire.encode(p.default),
+                                   "has_default": p.default is not p.empty} for p in params]
+        except (TypeError, ValueError):
+            info["parameters"] = None
+        return info
+
+    def op_call(self, ref: str, args: list, kwargs: dict) -> dict:
+        fn = self.resolve(ref)
+        return {"value": wire.encode(fn(*[wire.decode(a) for a in args],
+                                        **{k: wire.decode(v) for k, v in kwargs.items()}))}
+
+    def op_run_flow(self, ref: str, params: dict) -> dict:
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        flow = self.resolve(ref)
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            state = flow(**{k: wire.decode(v) for k, v in params.items()}, return_state=True)
+        out = {"flow_run_id": str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None,
+               "state_type": state.type.value, "state_name": state.name, "error": ""}
+        if not state.is_completed():
+            try:
+                exc = state.result(raise_on_failure=False)
+                out["error"] = describe_exception(exc, self.dir) if isinstance(exc, BaseException) else (
+                    state.message or state.name)
+            except Exception as e:  # noqa: BLE001
+                out["error"] = state.message or str(e)
+        try:
+            from prefect.events.worker import EventsWorker
+
+            EventsWorker.drain_all(timeout=5, at_exit=False)  # task run states reach the server as events
+        except Exception:  # noqa: BLE001 - the check waits for the server to settle anyway
+            pass
+        return out
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        env = request.get("env")
+        if isinstance(env, dict):  # the check's environment for this call, exactly
+            os.environ.clear()
+            os.environ.update({str(k): str(v) for k, v in env.items()})
+        method = getattr(self, f"op_{op}", None)
+        if method is None:
+            return {"error": f"unknown op {op!r}"}
+        try:
+            return {"ok": method(**request.get("args", {}))}
+        except SystemExit as e:
+            return {"exit": e.code if isinstance(e.code, (int, str, type(None))) else str(e.code)}
+        except BaseException as e:  # noqa: BLE001 - every learner failure becomes an answer
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            return {"raised": exception_info(e, self.dir)}
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def main(req_fd: int, resp_fd: int, learner_dir: str) -> None:
+    host = Host(Path(learner_dir).resolve())
+    os.chdir(host.dir)
+    requests = os.fdopen(req_fd, "rb", buffering=0)
+    answers = os.fdopen(resp_fd, "wb", buffering=0)
+    answers.write(wire.dumps({"ready": os.getpid()}))
+    while True:
+        line = requests.readline()
+        if not line:
+            return
+        try:
+            answer = host.handle(wire.loads(line))
+        except ValueError as e:
+            answer = {"error": f"bad request: {e}"}
+        try:
+            answers.write(wire.dumps(answer))
+        except (TypeError, ValueError) as e:
+            answers.write(wire.dumps({"error": f"could not send the answer: {e}"}))
+
+
+def _child(fds: list[int], learner_dir: str) -> None:
+    """In a forked child: the passed pipes become its channel and its stdout/stderr; nothing else stays open."""
+    req, resp, out = fds
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    try:
+        open_fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        open_fds = list(range(3, 1024))
+    for fd in open_fds:
+        if fd > 2 and fd not in (req, resp):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    try:
+        main(req, resp, learner_dir)
+    finally:
+        os._exit(0)
+
+
+def zygote_main(sock_fd: int, preload: str) -> None:
+    """A warm parent for learner processes: third-party imports done once, then one fork per request.
+
+    It holds no check module, no expected value and no results channel: only what a learner's file would
+    import anyway. Requests come on a Unix socket from the check process, each with three file descriptors
+    (the child's request pipe, answer pipe and output pipe). Orphans of learner code come back to it (a
+    child subreaper), and it kills them all when its check process tells it to, or goes away.
+    """
+    import socket
+    import threading
+
+    from flowcamp import reaper
+
+    for name in filter(None, preload.split(",")):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that cannot import here fails in the learner's file later
+            pass
+    reaper.become_subreaper()
+    sock = socket.socket(fileno=sock_fd)
+    sock.sendall(wire.dumps({"ready": os.getpid()}))
+    while True:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, 65536, 3)
+        except OSError:
+            break
+        if not msg:
+            break
+        request = wire.loads(msg)
+        if request.get("op") == "sweep":
+            reaper.kill_descendants()
+            sock.sendall(wire.dumps({"swept": True}))
+            continue
+        assert threading.active_count() == 1, "a warm parent must not fork with threads running"
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child(fds, request["dir"])
+        for fd in fds:
+            os.close(fd)
+        reaper.reap()
+        sock.sendall(wire.dumps({"pid": pid}))
+    reaper.kill_descendants()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "zygote":
+        zygote_main(int(sys.argv[2]), sys.argv[3])
+    else:
+        main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])

@@ -1,0 +1,143 @@
+"""Making sure nothing a learner's code started outlives the check that started it (Linux first, with a
+portable fallback).
+
+On Linux the process that starts learner processes becomes a *child subreaper*: a learner process that
+leaves its session (``start_new_session``, double fork) is re-parented to it instead of to init, so it stays
+among its descendants, and :func:`kill_descendants` finds it by walking /proc. Elsewhere, process groups
+are the best there is, and the docs say so.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+LINUX = sys.platform.startswith("linux")
+
+
+def _prctl(option: int, value: int) -> bool:
+    if not LINUX:
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants come to this process, not to init. True where that is possible (Linux)."""
+    return _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def make_undumpable() -> bool:
+    """Other processes of the same user cannot ptrace this one or read its memory or file descriptors."""
+    return _prctl(PR_SET_DUMPABLE, 0)
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid for every process we can see (Linux /proc)."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and fields[0] != b"Z":
+            out[int(name)] = int(fields[1])
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living descendant of ``pid`` (Linux; empty elsewhere)."""
+    if not LINUX:
+        return []
+    parents = _parents()
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def kill_descendants(pid: int | None = None, keep: tuple[int, ...] = ()) -> int:
+    """SIGKILL every descendant of ``pid`` (default: this process) except ``keep``; repeat until none is
+    left (a process may fork while we look). Returns how many were killed."""
+    pid = os.getpid() if pid is None else pid
+    killed = 0
+    for _ in range(20):
+        found = [p for p in descendants(pid) if p not in keep]
+        if not found:
+            break
+        for p in found:
+            try:
+                os.kill(p, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        reap()
+    return killed
+
+
+def reap() -> None:
+    """Collect exited children so they do not stay as zombies."""
+    if os.name != "posix":
+        return
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its descendants (Linux; 0 where it cannot be read)."""
+    if not LINUX:
+        return 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            with open(f"/proc/{p}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def kill_marked(marker: str) -> int:
+    """SIGKILL every process whose environment holds ``marker`` (e.g. 'FLOWCAMP_RUN_TOKEN=ab12...'): the
+    processes a check started that escaped its process tree when the check itself was killed (Linux)."""
+    if not LINUX:
+        return 0
+    needle = marker.encode() + b"\0"
+    killed = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as fh:
+                env = fh.read() + b"\0"
+        except OSError:
+            continue
+        if needle in env:
+            try:
+                os.kill(int(name), signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
