@@ -3,7 +3,9 @@
 tests/golden/cases/<exercise-id>/<case>/ holds the learner's files (and, for git, a commands.sh run in the
 exercise folder), plus expected.json: the run's status and score, and optionally per-check statuses
 ("checks"), fragments of check messages ("messages"), a fragment of the run's message ("message") and a
-bound on the document's size ("max_document"). Every document must validate against the results schema.
+bound on the document's size ("max_document"), environment variables set for the run ("env"), text that
+must not appear anywhere in the document ("absent", e.g. a secret) or must ("present"), and files the
+checks must not create ("absent_files"). Every document must validate against the results schema.
 """
 
 from __future__ import annotations
@@ -68,11 +70,13 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("golden_case", [_param(course, e, c) for e, c in CASES])
 
 
-def test_golden_case(golden_ws, golden_course, golden_case, request):
+def test_golden_case(golden_ws, golden_course, golden_case, request, monkeypatch):
     ex_id, case = golden_case
     ws, ex = golden_ws, golden_course.get(ex_id)
     case_dir = GOLDEN / "cases" / ex_id / case
     expected = json.loads((case_dir / "expected.json").read_text())
+    for name, value in expected.get("env", {}).items():  # e.g. a secret the learner's code must not leak
+        monkeypatch.setenv(name, value)
     _apply_case(ws, ex, case_dir)
     before = _files(ws.exercise_dir(ex))
 
@@ -97,6 +101,13 @@ def test_golden_case(golden_ws, golden_course, golden_case, request):
     # Messages are for learners: never a flowcamp traceback or a path into flowcamp's own code.
     text = doc["message"] + "".join(c["message"] for c in doc["checks"])
     assert "Traceback" not in text and "flowcamp/checks" not in text and "site-packages" not in text, text
+    whole = json.dumps(doc)
+    for text in expected.get("absent", []):
+        assert text not in whole, f"{text!r} reached the results document"
+    for text in expected.get("present", []):
+        assert text in whole, f"{text!r} is not in the results document"
+    for name in expected.get("absent_files", []):  # what learner-controlled git config would have made
+        assert not (ws.exercise_dir(ex) / name).exists(), f"the checks ran code that made {name}"
     # Checking never changes or loses the learner's files.
     assert _files(ws.exercise_dir(ex)) == before
 

@@ -332,6 +332,11 @@ class Learner:
         self._output.append(channel.take_output())
         if "error" in answer:
             raise RuntimeError(f"the learner process could not do {op}: {answer['error']}")
+        if len(answer) != 1 or not isinstance(answer.get("ok", {}), dict) or not (
+                {"ok", "raised", "exit"} & set(answer)) or ("raised" in answer and not isinstance(answer["raised"], dict)):
+            channel.kill()
+            raise LearnerError("Your code wrote on the channel the checks use to talk to it, so its answers "
+                               "cannot be trusted. Leave file descriptors you did not open alone.")
         return answer
 
     def load(self, name: str) -> Remote:
@@ -339,7 +344,11 @@ class Learner:
         self.read(name)  # a clear message if it is missing
         if self._zygote is None and callable(self._zygote_source):
             self._zygote = self._zygote_source()
-        channel = Channel(self.dir, self._zygote, self._timeout)
+        try:
+            channel = Channel(self.dir, self._zygote, self._timeout)
+        except OSError:  # the warm parent is gone (killed, crashed): the same work in a fresh Python
+            self._zygote, self._zygote_source = None, None
+            channel = Channel(self.dir, None, self._timeout)
         self._channels.append(channel)
         answer = self._ask(channel, "load", file=name)
         if "exit" in answer:

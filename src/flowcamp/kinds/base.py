@@ -133,7 +133,7 @@ def notebook_file_problem(ex: Exercise, path: Path) -> str | None:
 
 def run_script(script: Path, cwd: Path, env: dict[str, str] | None = None) -> None:
     """Run a course shell script (a solution or an alternative) in an exercise folder."""
-    done = subprocess.run(["bash", str(script)], cwd=cwd, capture_output=True, text=True,
+    done = subprocess.run(["bash", str(Path(script).resolve())], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"{script} failed:\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
