@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import socket
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -157,10 +156,15 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def _choose_port(ws: Workspace) -> int:
-    """The recorded port if it is free, else the next free one after it (in PORT_BASE..+PORT_COUNT, wrapping)."""
+def _choose_port(ws: Workspace, settle: float = 5.0) -> int:
+    """The recorded port if it is free, else the next free one after it (in PORT_BASE..+PORT_COUNT, wrapping).
+    A recorded port gets ``settle`` seconds to come free: a server that just died may still hold it a moment."""
     recorded = _read_state(ws).get("port")
     first = recorded if _in_range(recorded) else derived_port(ws)
+    if _in_range(recorded):
+        deadline = time.monotonic() + settle
+        while not _port_free(first) and time.monotonic() < deadline:
+            time.sleep(0.1)
     for i in range(PORT_COUNT):
         port = PORT_BASE + (first - PORT_BASE + i) % PORT_COUNT
         if _port_free(port):
@@ -213,7 +217,7 @@ def start(ws: Workspace, on_wait: Callable[[float], None] | None = None, port: i
 
 def _start_locked(ws: Workspace, on_wait: Callable[[float], None] | None, port: int | None,
                   timeout: float) -> str:
-    services.stop_services(ws, names=(SERVER,))  # stale: started but not answering
+    services.stop_services(ws, names=(WATCHDOG, SERVER))  # stale: started but not answering
     _stop_legacy(ws)
     home = prefect_home(ws)
     home.mkdir(parents=True, exist_ok=True)
@@ -339,32 +343,45 @@ def idle_minutes() -> float:
 
 
 def _ensure_watchdog(ws: Workspace) -> None:
-    """Start the idle watchdog unless one runs (or idle stops are off). A second one started at the same
-    moment ends at once: the watchdog holds a lock for its lifetime."""
-    minutes = idle_minutes()
-    if minutes <= 0 or services.alive(services.service(ws, WATCHDOG)):
+    """Start an idle watchdog for the running server unless one watches it (or idle stops are off). It is
+    registered at once, so a `stop` a moment later finds it; a duplicate ends by itself (see watchdog_main)."""
+    minutes, server = idle_minutes(), services.service(ws, SERVER)
+    if minutes <= 0 or not services.alive(server):
         return
+    watchdog = services.service(ws, WATCHDOG)
+    if services.alive(watchdog) and watchdog.get("watches") == server["pid"]:  # type: ignore[union-attr]
+        return
+    services.stop_services(ws, names=(WATCHDOG,))  # one left watching a server that is gone
     poll = _env_number(POLL_ENV, DEFAULT_POLL_SECONDS) or DEFAULT_POLL_SECONDS
     code = "from flowcamp.server import watchdog_main\nwatchdog_main(sys.argv[1], *map(float, sys.argv[2:]))\n"
-    proc.start_detached(proc.python_code(code) + [str(ws.root), str(minutes * 60), str(poll)],
-                        env=_service_env(ws), log=_log_file(ws, "watchdog"), cwd=ws.state_dir)
+    child = proc.start_detached(proc.python_code(code) + [str(ws.root), str(server["pid"]), str(minutes * 60),
+                                                          str(poll)],
+                                env=_service_env(ws), log=_log_file(ws, "watchdog"), cwd=ws.state_dir)
+    services.register_service(ws, WATCHDOG, child.pid, watches=server["pid"])
 
 
-def watchdog_main(root: str, idle_seconds: float, poll: float) -> None:
-    """The watchdog process: every ``poll`` seconds, look at the workspace's server; stop it (and every other
-    registered service) once it has been idle ``idle_seconds``; end when there is no server to watch."""
+def watchdog_main(root: str, server_pid: float, idle_seconds: float, poll: float) -> None:
+    """The watchdog process: every ``poll`` seconds, look at the server ``server_pid``; stop it (and every other
+    registered service) once the workspace has been idle ``idle_seconds``; end when that server is gone."""
     ws = Workspace(Path(root), None)  # type: ignore[arg-type] - the server needs only the workspace's folders
+    me, watches = os.getpid(), int(server_pid)
+
+    def watched() -> bool:
+        entry = services.service(ws, SERVER)
+        return services.alive(entry) and entry["pid"] == watches  # type: ignore[index]
+
     single = proc.FileLock(prefect_home(ws) / "watchdog.lock")
-    if not single.acquire(timeout=0):
-        return  # another watchdog watches this workspace
-    services.register_service(ws, WATCHDOG, os.getpid())
-    _say(f"watchdog: started; stops the server after {idle_seconds / 60:g} minutes idle (looks every {poll:g} s)")
+    if not single.acquire(timeout=2 * poll + 5) or not watched():  # another one watches; or too late
+        services.unregister_service(ws, WATCHDOG, me)
+        return
+    services.register_service(ws, WATCHDOG, me, watches=watches)
+    _say(f"watchdog: watching server {watches}; stops it after {idle_seconds / 60:g} minutes idle "
+         f"(looks every {poll:g} s)")
     try:
-        _say("watchdog: " + services.watch_idle(
-            ws, idle_seconds, poll, watched=lambda: services.alive(services.service(ws, SERVER)),
-            busy=lambda: _busy(ws), stop_when_idle=lambda: _stop_if_idle(ws, idle_seconds), say=_say))
+        _say("watchdog: " + services.watch_idle(ws, idle_seconds, poll, watched=watched, busy=lambda: _busy(ws),
+                                                stop_when_idle=lambda: _stop_if_idle(ws, idle_seconds), say=_say))
     finally:
-        services.unregister_service(ws, WATCHDOG, os.getpid())
+        services.unregister_service(ws, WATCHDOG, me)
         single.release()
 
 
@@ -393,24 +410,11 @@ def _busy(ws: Workspace) -> str | None:
     """Why the server is in use now (besides checks, which :mod:`flowcamp.services` records), or None."""
     entry = services.service(ws, SERVER)
     url = server_url(ws)
-    clients = _clients(entry.get("pid") if entry else None, int(url.rsplit(":", 1)[1]))
+    clients = services.client_connections(entry.get("pid") if entry else None, int(url.rsplit(":", 1)[1]))
     if clients:
         return f"{clients} client connection(s) open (a web UI page, a flow, a script)"
     runs = _active_runs(url)
     return f"{runs} flow run(s) running, pending or due soon" if runs else None
-
-
-def _clients(pid: int | None, port: int) -> int:
-    """Open connections to the server from other processes, or 0 where this cannot be told (no psutil)."""
-    try:
-        import psutil
-
-        conns = psutil.Process(pid).net_connections(kind="tcp")
-    except Exception:  # noqa: BLE001 - no psutil, no such process, not allowed to look
-        return 0
-    own = {c.laddr.port for c in conns if c.raddr and c.raddr.port == port}  # the server calling itself
-    return sum(1 for c in conns if c.status == "ESTABLISHED" and c.laddr.port == port
-               and c.raddr and c.raddr.port not in own)
 
 
 ACTIVE_TYPES = ["RUNNING", "PENDING", "CANCELLING", "PAUSED"]

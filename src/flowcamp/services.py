@@ -54,13 +54,14 @@ def _write(ws: Workspace, data: dict[str, dict]) -> None:
     os.replace(tmp, path)
 
 
-def register_service(ws: Workspace, name: str, pid: int) -> None:
-    """Record that ``pid`` (the leader of its own process group) is the workspace's service ``name``."""
+def register_service(ws: Workspace, name: str, pid: int, **facts) -> None:
+    """Record that ``pid`` (the leader of its own process group) is the workspace's service ``name``, with any
+    ``facts`` (JSON values) its owner wants to find in the entry later."""
     ws.state_dir.mkdir(parents=True, exist_ok=True)
     with _registry_lock(ws):
         data = _read(ws)
         data.pop(name, None)  # re-registered names go last: stopped first
-        data[name] = {"pid": pid, "started": proc.process_started(pid), "registered": time.time()}
+        data[name] = {**facts, "pid": pid, "started": proc.process_started(pid), "registered": time.time()}
         _write(ws, data)
 
 
@@ -153,6 +154,22 @@ def active_users(ws: Workspace) -> list[str]:
         else:
             path.unlink(missing_ok=True)
     return found
+
+
+def client_connections(pid: int | None, port: int) -> int:
+    """Open TCP connections from other processes to the service ``pid`` listening on ``port`` (a web page that
+    polls it, a client that keeps a connection), or 0 where this cannot be told (no psutil, not allowed)."""
+    if not pid:
+        return 0
+    try:
+        import psutil
+
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except Exception:  # noqa: BLE001 - no psutil, no such process, not allowed to look
+        return 0
+    own = {c.laddr.port for c in conns if c.raddr and c.raddr.port == port}  # the service calling itself
+    return sum(1 for c in conns if c.status == "ESTABLISHED" and c.laddr.port == port
+               and c.raddr and c.raddr.port not in own)
 
 
 def watch_idle(ws: Workspace, idle_seconds: float, poll: float, *, watched: Callable[[], bool],
