@@ -7,11 +7,15 @@ import os
 import typer
 from rich.markup import escape
 
-from flowcamp.cli_common import EXIT_ERROR, console, err, fail, workspace
+from flowcamp.cli_common import EXIT_ERROR, console, course, err, fail, state, workspace
+from flowcamp.course import Exercise
 from flowcamp.workspace import Workspace
 
 server_app = typer.Typer(help="The local Prefect server: its state and web UI address; start or stop it.",
                          invoke_without_command=True)
+
+
+LOCKED = "Your Prefect server is being started by another flowcamp command; waiting for it... {t:.0f} s"
 
 
 def start_server(ws: Workspace) -> str | None:
@@ -19,16 +23,45 @@ def start_server(ws: Workspace) -> str | None:
 
     st = server.status(ws)
     if st.running:
-        return st.url
+        return server.start(ws)  # found at once; records the use
     console.print("Starting your local Prefect server: this takes 10 to 60 seconds, once. Later checks reuse it.")
     try:
         with console.status("Starting your local Prefect server...") as s:
-            return server.start(ws, on_wait=lambda t: s.update(f"Starting your local Prefect server... {t:.0f} s"))
+            return server.start(ws, on_wait=lambda t: s.update(f"Starting your local Prefect server... {t:.0f} s"),
+                                on_locked=lambda t: s.update(LOCKED.format(t=t)))
     except server.ServerError as e:
         err.print(f"[red]{escape(str(e))}[/]")
         return None
 
 
+def warm_for(ws: Workspace, ex: Exercise | None) -> bool:
+    """Start the server in the background if ``ex`` (the learner's current exercise) needs it. Never waits and
+    prints nothing; cheap enough for every command that names the current exercise. True if it started it."""
+    from flowcamp import server
+    from flowcamp.kinds import kind_of
+
+    if ex is None or not kind_of(ex).needs_server or not ws.exists:
+        return False
+    try:
+        return server.warm_in_background(ws)
+    except OSError:  # a read-only or vanished workspace: the check will say so
+        return False
+
+
+def stop_all():
+    """Stop everything flowcamp started for this workspace: the Prefect server, its watchdog, warm-ups."""
+    from flowcamp import server as srv
+
+    ws = Workspace.locate(course(), state.workspace_opt)
+    if not ws.exists:
+        console.print("Nothing was running (there is no workspace here).")
+        return
+    with console.status("Stopping what flowcamp started for this workspace..."):
+        stopped = srv.stop_everything(ws)
+    if stopped:
+        console.print(f"Stopped: {', '.join(stopped)}.")
+    else:
+        console.print("Nothing was running.")
 
 
 @server_app.callback()
@@ -50,7 +83,12 @@ def status():
                       f"To send runs from your own terminal to it, run this there first:\n  {_setter(st.api_url)}")
     else:
         console.print(f"The Prefect server is [yellow]not running[/] ({st.note}). "
-                      "`uv run flowcamp server start` starts it; checks start it by themselves too.")
+                      "`uv run flowcamp server start` starts it; checks start it by themselves too.\n"
+                      f"Its address, once started: {st.url}")
+    minutes = srv.idle_minutes()
+    console.print(f"[dim]It stops by itself after {minutes:g} minutes without use ({srv.IDLE_ENV}); "
+                  "`uv run flowcamp stop` stops it now.[/]" if minutes else
+                  f"[dim]It runs until you stop it ({srv.IDLE_ENV}=0): `uv run flowcamp stop`.[/]")
 
 
 @server_app.command()
@@ -64,7 +102,7 @@ def start():
 
 @server_app.command()
 def stop():
-    """Stop the server."""
+    """Stop the server (and its idle watchdog). `flowcamp stop` stops everything flowcamp started."""
     from flowcamp import server as srv
 
     stopped = srv.stop(workspace(create=True))
@@ -76,9 +114,11 @@ def env():
     """Print the line that points your own terminal at the server."""
     from flowcamp import server as srv
 
-    st = srv.status(workspace(create=True))
+    ws = workspace(create=True)
+    st = srv.status(ws)
     if not st.running:
         raise fail("The Prefect server is not running: `uv run flowcamp server start` first.")
+    srv.start(ws)  # found at once; records the use
     print(_setter(st.api_url))
 
 

@@ -39,13 +39,13 @@ def run_check(ws: Workspace, ex: Exercise, server_url: str | None = None, on_wai
 
 
 def _server(ws: Workspace, on_wait: OnWait | None) -> str | None:
-    st = server.status(ws)
-    if st.running:
-        return st.url
-    if on_wait:
+    if on_wait and not server.status(ws).running:
         on_wait("Starting your local Prefect server: this takes 10 to 60 seconds, once. Later checks reuse it.")
-    try:
+    try:  # start() finds a running server at once (and records the use), or waits for one another check starts
         return server.start(ws, on_wait=(lambda t: on_wait(f"Starting your local Prefect server... {t:.0f} s"))
+                            if on_wait else None,
+                            on_locked=(lambda t: on_wait("Your Prefect server is being started by another flowcamp "
+                                                         f"command; waiting for it... {t:.0f} s"))
                             if on_wait else None)
     except server.ServerError as e:
         if on_wait:
