@@ -53,9 +53,15 @@ def shared_workspace(course, tmp_path_factory) -> Workspace:
 
 @pytest.fixture(scope="session")
 def prefect_server(shared_workspace):
-    """One local Prefect server for every test that needs it; stopped at the end of the run."""
+    """One local Prefect server for every test that needs it; stopped at the end of the run. Its idle watchdog
+    waits two hours: tests of other workspaces use it without touching this one's heartbeat, and a run that
+    was killed before its end still leaves nothing running for long."""
     from flowcamp import server
+    from flowcamp.curriculum import scoped_env
 
-    url = server.start(shared_workspace)
-    yield url
-    server.stop(shared_workspace)
+    with scoped_env({server.IDLE_ENV: "120"}):
+        url = server.start(shared_workspace)
+    try:
+        yield url
+    finally:
+        server.stop(shared_workspace)
