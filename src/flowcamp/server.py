@@ -260,6 +260,7 @@ def _stop_legacy(ws: Workspace) -> bool:
 
 def stop(ws: Workspace, note: str = "stopped") -> bool:
     """Stop the server, its watchdog and a warm-up in progress. True if the server was running."""
+    services.stop_services(ws, names=(WARMER,))  # a background start gives way at once (and its lock with it)
     lock = _start_lock(ws)
     locked = lock.acquire(timeout=STOP_LOCK_WAIT)  # a start in progress ends first; a stuck one does not block
     try:
@@ -275,10 +276,9 @@ def stop(ws: Workspace, note: str = "stopped") -> bool:
 
 def stop_everything(ws: Workspace) -> list[str]:
     """`flowcamp stop`: the server and every other service flowcamp started for this workspace. Their names."""
-    stopped = ["Prefect server" if n == SERVER else n for n in services.stop_services(ws, exclude=(SERVER,))]
-    if stop(ws):
-        stopped.append("Prefect server")
-    return stopped
+    labels = {WATCHDOG: "its idle watchdog", WARMER: "its background start"}
+    stopped = [labels.get(n, n) for n in services.stop_services(ws, exclude=(SERVER,))]
+    return (["the Prefect server"] if stop(ws) else []) + stopped
 
 
 def warm_in_background(ws: Workspace) -> bool:
