@@ -21,6 +21,16 @@ def _no_global_git(tmp_path_factory):
     env = no_global_git_env(tmp_path_factory.mktemp("gitconfig"))
     with scoped_env({**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}):
         yield
+    _stop_services_under(tmp_path_factory.getbasetemp())
+
+
+def _stop_services_under(base: Path) -> None:
+    """Every service (warm check worker, server, watchdog) a test's workspace started is stopped at the end."""
+    from flowcamp import services
+    from flowcamp.workspace import Workspace
+
+    for registry in base.rglob(".flowcamp/services.json"):
+        services.stop_services(Workspace(registry.parent.parent, None))
 
 
 @pytest.fixture(scope="session")

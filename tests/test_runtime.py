@@ -98,3 +98,98 @@ def test_too_much_memory_is_stopped_with_a_plain_message(add_ws, monkeypatch):
     result = run_check(ws, ex)
     assert result.status is Status.FAIL, result.to_json()
     assert "more than 150 MB" in result.checks[0].message
+
+
+# ------------------------------------------------------------------------------------------ warm worker
+
+worker_only = pytest.mark.skipif(not __import__("flowcamp.worker", fromlist=["enabled"]).enabled(),
+                                 reason="the warm worker needs fork (Linux)")
+
+
+def _worker_pid(ws) -> int | None:
+    from flowcamp import services, worker
+
+    entry = services.service(ws, worker.SERVICE)
+    return entry["pid"] if services.alive(entry) else None
+
+
+def _wait_for_worker(ws, timeout: float = 30) -> int:
+    import json
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = _worker_pid(ws)
+        info = ws.state_dir / "worker.json"
+        if pid and info.exists() and json.loads(info.read_text()).get("pid") == pid:
+            return pid
+        time.sleep(0.2)
+    raise AssertionError("the warm worker did not start")
+
+
+@worker_only
+def test_the_worker_gives_the_same_results_as_a_cold_check(add_ws, monkeypatch):
+    ws, ex, calc = add_ws
+    monkeypatch.setenv("FLOWCAMP_WORKER", "0")
+    cold = {}
+    for name, source in (("right", RIGHT), ("wrong", "def add(a, b):\n    return a * b\n")):
+        calc.write_text(source)
+        cold[name] = run_check(ws, ex)
+    monkeypatch.delenv("FLOWCAMP_WORKER")
+    run_check(ws, ex)  # starts the worker for next time
+    _wait_for_worker(ws)
+    for name, source in (("right", RIGHT), ("wrong", "def add(a, b):\n    return a * b\n")):
+        calc.write_text(source)
+        warm = run_check(ws, ex)
+        assert [(c.name, c.status, c.message) for c in warm.checks] == \
+               [(c.name, c.status, c.message) for c in cold[name].checks]
+
+
+@worker_only
+def test_a_worker_killed_between_or_during_checks_is_not_the_learners_failure(add_ws, tmp_path):
+    ws, ex, calc = add_ws
+    calc.write_text(RIGHT)
+    run_check(ws, ex)
+    pid = _wait_for_worker(ws)
+    os.kill(pid, 9)  # between checks
+    assert run_check(ws, ex).status is Status.PASS
+    pid = _wait_for_worker(ws)
+    # During a check: the learner's code kills the worker while its check runs.
+    marker = tmp_path / "once"
+    calc.write_text("import os, time\n"
+                    f"if not os.path.exists({str(marker)!r}):\n"
+                    f"    open({str(marker)!r}, 'w').close()\n"
+                    f"    os.kill({pid}, 9)\n    time.sleep(0.5)\n" + RIGHT)
+    assert run_check(ws, ex).status is Status.PASS
+
+
+@worker_only
+def test_edited_course_checks_and_an_updated_environment_are_seen_at_once(golden_course, tmp_path, make_workspace):
+    import shutil
+
+    from flowcamp.course import Course
+
+    root = tmp_path / "course"
+    shutil.copytree(golden_course.root, root)
+    course = Course(root)
+    ws = make_workspace(course)
+    ex = course.get("add")
+    (ws.exercise_dir(ex) / "calc.py").write_text(RIGHT)
+    assert run_check(ws, ex).status is Status.PASS
+    first = _wait_for_worker(ws)
+    assert run_check(ws, ex).status is Status.PASS
+    check = ex.checks_dir / "test_add.py"
+    check.write_text(check.read_text().replace("got == 5", "got == 6"))  # a course update changes a check
+    assert run_check(ws, ex).status is Status.FAIL
+    # The Python environment changes (a package installed): the worker is replaced, not trusted.
+    from flowcamp import worker
+
+    before = worker.fingerprint(dict(os.environ))
+    monkey = tmp_path / "fake-site"
+    monkey.mkdir()
+    import sysconfig
+
+    os.utime(sysconfig.get_paths()["purelib"])
+    assert worker.fingerprint(dict(os.environ)) != before
+    assert run_check(ws, ex).status is Status.FAIL
+    second = _wait_for_worker(ws)
+    assert second != first

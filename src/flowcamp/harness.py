@@ -13,7 +13,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flowcamp import proc, reaper
+from flowcamp import proc, reaper, server, worker
 from flowcamp.redact import redact, secret_values
 from flowcamp.course import Exercise
 from flowcamp.results import CheckResult, Result, Status, cap, overall_status
@@ -52,10 +52,10 @@ def check_env(ws: Workspace, ex: Exercise, tmp: Path, token: str, extra: dict[st
 
 
 def pytest_args(checks_dir: Path, tmp: Path) -> list[str]:
+    """pytest's own arguments for a check run (the cold way prefixes the Python command)."""
     ini = tmp / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
     return [
-        *proc.python_code(_PYTEST_MAIN),
         str(checks_dir),
         "-c", str(ini), "--rootdir", str(tmp),
         "-p", "flowcamp.checks.plugin", "--noconftest", "--assert=plain",
@@ -72,10 +72,15 @@ def run_pytest_checks(ws: Workspace, ex: Exercise, extra_env: dict[str, str] | N
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="flowcamp-check-") as tmp:
         tmp = Path(tmp)
-        env = check_env(ws, ex, tmp, token, extra_env)
+        # Every check sees the workspace's Prefect settings, so one warm worker serves every kind.
+        env = check_env(ws, ex, tmp, token, {**server.client_env(ws, server.server_url(ws)), **(extra_env or {})})
+        args, cwd = pytest_args(ex.checks_dir, tmp), ws.exercise_dir(ex)
         try:
-            done = proc.run_limited(pytest_args(ex.checks_dir, tmp), cwd=ws.exercise_dir(ex), env=env,
-                                    limit=ex.time_limit, channel_env="FLOWCAMP_RESULTS_FD")
+            done = worker.run(ws, args, cwd, env, ex.time_limit)
+            if done is None:
+                done = proc.run_limited([*proc.python_code(_PYTEST_MAIN), *args], cwd=cwd, env=env,
+                                        limit=ex.time_limit, channel_env="FLOWCAMP_RESULTS_FD")
+                worker.start_in_background(ws, env)
         finally:
             reaper.kill_marked(f"FLOWCAMP_RUN_TOKEN={token}")
     result = collect(ex, _read_events(done.channel), done)

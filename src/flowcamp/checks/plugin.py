@@ -43,8 +43,8 @@ def pytest_configure(config):
     if fd is not None:
         _STATE["fd"] = int(fd)
         os.set_inheritable(int(fd), False)  # no child, and so no learner process, gets it
-    if os.environ.get("FLOWCAMP_LEARNER_PRELOAD"):
-        _STATE["zygote"] = start_zygote()  # warms up while pytest collects
+    if os.environ.get("FLOWCAMP_LEARNER_PRELOAD") and _STATE.get("zygote") is None:
+        _STATE["zygote"] = start_zygote()  # warms up while pytest collects (a warm worker gives one ready)
 
 
 def pytest_unconfigure(config):
@@ -187,3 +187,15 @@ def prefect_run(learner):
         return run_flow(learner, flow_obj, **params)
 
     return run
+
+
+@pytest.fixture
+def notebook(pristine):
+    """notebook.run("explore.ipynb", answers=["n_active", ...]) runs a copy of the learner's notebook in a
+    Jupyter kernel of its own, on a copy of the held-out warehouse (FLOWCAMP_WAREHOUSE), and gives back the
+    named answers as plain data (a NotebookRun, from flowcamp.checks.notebook). One run per check run."""
+    from flowcamp.checks.notebook import notebooks
+
+    runs = notebooks()
+    runs.pristine = pristine
+    return runs

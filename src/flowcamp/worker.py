@@ -1,0 +1,259 @@
+"""The warm check worker: one per workspace, so a check does not pay for imports every time.
+
+The worker is a detached process (a service of the workspace, see :mod:`flowcamp.services`) that has
+imported pytest, the check plugin, DuckDB and Prefect once. For each check it **forks** a fresh check
+process, which runs the exercise's checks exactly as a cold ``python -m pytest`` would (course check modules
+are imported in the child, never in the worker, so an edited check is seen at once). Beside it waits a
+warm parent for learner processes (:class:`flowcamp.checks.learner.Zygote`, started as its own Python with
+third-party imports only); each check gets one, and a new one is started for the next check.
+
+The worker serves one check at a time (a second waits), stops after an idle time, and replaces itself when
+flowcamp, the Python environment or the workspace's Prefect settings changed (its *fingerprint*). Whenever
+it cannot be used (no fork on this system, ``FLOWCAMP_WORKER=0``, not started yet, stale, crashed), the
+harness runs the check the cold way, with the same results, and starts a worker for next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import sys
+import sysconfig
+import tempfile
+import threading
+from pathlib import Path
+
+from flowcamp import proc, reaper, wire
+from flowcamp.workspace import Workspace
+
+SERVICE = "check-worker"
+PRELOAD = "duckdb,prefect"
+FINGERPRINT_ENV = ("PREFECT_API_URL", "PREFECT_HOME", "PYTHONPYCACHEPREFIX", "FLOWCAMP_NO_FORK")
+
+
+def enabled() -> bool:
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and os.environ.get("FLOWCAMP_WORKER") != "0"
+            and os.environ.get("FLOWCAMP_NO_FORK") != "1")
+
+
+def idle_seconds() -> float:
+    try:
+        return float(os.environ.get("FLOWCAMP_WORKER_IDLE_MINUTES", "30")) * 60
+    except ValueError:
+        return 1800.0
+
+
+def fingerprint(env: dict[str, str]) -> str:
+    """What a worker's warm state depends on: flowcamp's code, the Python environment, Prefect settings."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for p in sorted(package.rglob("*.py")):
+        st = p.stat()
+        h.update(f"{p.relative_to(package)}:{st.st_mtime_ns}:{st.st_size};".encode())
+    for d in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        try:
+            h.update(f"{d}:{os.stat(d).st_mtime_ns};".encode())
+        except OSError:
+            pass
+    h.update(f"{sys.prefix}:{sys.version};".encode())
+    for name in FINGERPRINT_ENV:
+        h.update(f"{name}={env.get(name, '')};".encode())
+    return h.hexdigest()[:20]
+
+
+def _info_file(ws: Workspace) -> Path:
+    return ws.state_dir / "worker.json"
+
+
+def _socket_path(ws: Workspace) -> str:
+    """A Unix socket path in the workspace's own state (only this user can reach it), or in a private
+    temporary folder when the workspace's path is too long for a socket."""
+    path = ws.state_dir / "worker.sock"
+    if len(str(path)) < 100:
+        return str(path)
+    return os.path.join(tempfile.mkdtemp(prefix="flowcamp-"), "worker.sock")
+
+
+# ------------------------------------------------------------------------------------------- client
+
+
+def run(ws: Workspace, pytest_args: list[str], cwd: Path, env: dict, limit: float) -> proc.Completed | None:
+    """Run a check in the workspace's warm worker; None if it cannot be used now (then run it cold)."""
+    if not enabled():
+        return None
+    try:
+        info = json.loads(_info_file(ws).read_text(encoding="utf-8"))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(1.0)
+        sock.connect(info["socket"])
+    except (OSError, ValueError, KeyError):
+        return None
+    with sock:
+        return _run_on(sock, ws, pytest_args, cwd, env, limit)
+
+
+def _run_on(sock: socket.socket, ws: Workspace, pytest_args: list[str], cwd: Path, env: dict,
+            limit: float) -> proc.Completed | None:
+    out_r, out_w = os.pipe()
+    res_r, res_w = os.pipe()
+    out, res = proc._Drain(out_r), proc._Drain(res_r)
+    request = {"args": pytest_args, "cwd": str(cwd), "env": env, "fingerprint": fingerprint(env)}
+    try:
+        socket.send_fds(sock, [wire.dumps(request)], [out_w, res_w])
+    except OSError:
+        return None
+    finally:
+        os.close(out_w)
+        os.close(res_w)
+    try:
+        sock.settimeout(300)  # another check may be running: the worker serves one at a time
+        answer = _recv(sock)
+    except (OSError, ValueError):
+        return None
+    if "pid" not in answer:
+        if answer.get("stale"):
+            stop(ws)
+        return None
+    timed_out = False
+    try:
+        sock.settimeout(limit)
+        done = _recv(sock)
+    except (TimeoutError, socket.timeout):
+        timed_out = True
+        proc.kill_tree(answer["pid"])  # the check process leads its own session
+        done = {}
+    except (OSError, ValueError):  # the worker died during the check: not the learner's doing; run it cold
+        proc.kill_tree(answer["pid"])
+        return None
+    code = None if timed_out else done.get("exit")
+    return proc.Completed(out.result().decode("utf-8", errors="replace"), code, timed_out, res.result())
+
+
+def _recv(sock: socket.socket) -> dict:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise OSError("the check worker went away")
+        data += chunk
+    return wire.loads(data)
+
+
+def start_in_background(ws: Workspace, env: dict) -> None:
+    """Start the workspace's worker (detached, registered as a service) if none runs; returns at once."""
+    from flowcamp import services
+
+    if not enabled() or services.alive(services.service(ws, SERVICE)):
+        return
+    sock_path = _socket_path(ws)
+    # Nothing of the check that started it: its run token would make that check's sweep stop the worker.
+    env = {k: v for k, v in env.items() if not k.startswith("FLOWCAMP_")}
+    code = (f"from flowcamp.worker import serve\n"
+            f"serve({sock_path!r}, {str(_info_file(ws))!r}, {fingerprint(env)!r}, {idle_seconds()!r})\n")
+    child = proc.start_detached(proc.python_code(code), env=env, log=ws.state_dir / "worker.log", cwd=ws.state_dir)
+    services.register_service(ws, SERVICE, child.pid)
+
+
+def stop(ws: Workspace) -> None:
+    from flowcamp import services
+
+    services.stop_services(ws, names=[SERVICE])
+    try:
+        _info_file(ws).unlink()
+    except OSError:
+        pass
+
+
+# ------------------------------------------------------------------------------------------- server
+
+
+def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
+    """The worker's main loop (in the detached process)."""
+    import pytest  # noqa: F401 - the point: imported once, here
+
+    import flowcamp.checks.plugin as plugin
+    from flowcamp.checks.learner import Zygote
+
+    for name in PRELOAD.split(","):
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - the check imports it again and says what is wrong
+            pass
+    try:
+        os.unlink(sock_path)
+    except OSError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    os.chmod(sock_path, 0o600)
+    srv.listen(8)
+    srv.settimeout(idle)
+    Path(info_file).write_text(json.dumps({"socket": sock_path, "pid": os.getpid(), "fingerprint": fp}))
+    zygote = Zygote(PRELOAD)
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except (TimeoutError, socket.timeout):
+            break
+        with conn:
+            if not _serve_one(conn, srv, fp, zygote, plugin):
+                break
+        zygote.sock.close()  # the check that used it owns it now
+        zygote = Zygote(PRELOAD)  # warm for the next check
+        reaper.reap()
+    srv.close()
+    os._exit(0)
+
+
+def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin) -> bool:
+    """Fork one check process for the request on ``conn``. False when the worker should stop."""
+    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 2)
+    request = wire.loads(msg)
+    if request.get("fingerprint") != fp or len(fds) != 2:
+        conn.sendall(wire.dumps({"stale": True}))
+        return False
+    if threading.active_count() != 1:
+        conn.sendall(wire.dumps({"nofork": True}))
+        return True
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        srv.close()
+        conn.close()
+        _check_child(request, fds, zygote, plugin)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(wire.dumps({"pid": pid}))
+    _, status = os.waitpid(pid, 0)
+    conn.sendall(wire.dumps({"exit": os.waitstatus_to_exitcode(status)}))
+    return True
+
+
+def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
+    """In the forked check process: become the cold check process, as if started fresh."""
+    import pytest
+
+    try:
+        os.setsid()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        out_fd, results_fd = fds
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        os.close(out_fd)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ["FLOWCAMP_RESULTS_FD"] = str(results_fd)
+        os.chdir(request["cwd"])
+        plugin._STATE["zygote"] = zygote
+        code = pytest.main(request["args"])
+    except BaseException:  # noqa: BLE001 - a broken check process reports through its exit code
+        code = 3
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(int(code))
