@@ -85,12 +85,20 @@ def main_callback(
     _show_progress(ws, first)
 
 
+def _warm(ws: Workspace, ex: Exercise | None) -> None:
+    """A Prefect exercise is next: start its server now, in the background, so the check need not wait."""
+    from flowcamp.cli_server import warm_for
+
+    warm_for(ws, ex)
+
+
 def _show_progress(ws: Workspace, first: bool) -> None:
     exercises = ws.course.exercises
     done = sum(ws.status(ex) == "done" for ex in exercises)
     if not first:
         console.print(f"Progress: [bold]{done}/{len(exercises)}[/] exercises done.")
     ex = ws.current()
+    _warm(ws, ex)
     if ex is None:
         console.print("[bold green]You have finished every exercise. Well done![/]")
         return
@@ -207,6 +215,7 @@ def check(
     """Run an exercise's checks. Exit status: 0 pass, 1 fail, 2 error, 3 timeout."""
     ws = workspace(create=not as_json, quiet=as_json)
     ex = find(ws, exercise)
+    _warm(ws, ex)
     if not as_json:
         console.print(f"[bold]{escape(ex.title)}[/] ([cyan]{ex.id}[/])")
     result = run_one(ws, ex, quiet=as_json)
@@ -228,6 +237,7 @@ def watch(
     """Check again each time you save; move on to the next exercise when it passes. Ctrl+C stops."""
     ws = workspace(create=True)
     ex = find(ws, exercise)
+    _warm(ws, ex)
     try:
         while True:
             console.rule(f"{ex.id}: {escape(ex.title)}")
@@ -253,6 +263,7 @@ def hint(exercise: Optional[str] = typer.Argument(None, help="Exercise id (defau
     """Show the next hint for an exercise (one more each time)."""
     ws = workspace(create=True)
     ex = find(ws, exercise)
+    _warm(ws, ex)
     got = ws.next_hint(ex)
     if got is None:
         console.print(f"You have seen all {len(ex.hints)} hints for {ex.id}:")
@@ -274,6 +285,7 @@ def reset(
     """Put an exercise back as it was at the start. Your version is backed up first."""
     ws = workspace()
     ex = find(ws, exercise)
+    _warm(ws, ex)
     if not yes:
         if not sys.stdin.isatty() or os.environ.get("CI"):
             raise fail(f"Resetting {ex.id} replaces your files with the starter. Add --yes to confirm.")
@@ -295,6 +307,7 @@ def solution(exercise: str = typer.Argument(..., help="Exercise id.")):
     """Show the reference solution of an exercise, once your own passes."""
     ws = workspace()
     ex = find(ws, exercise)
+    _warm(ws, ex)
     if not ws.entry(ex).get("passed"):
         raise fail(f"The solution of {ex.id} opens once your own answer passes: `uv run flowcamp check {ex.id}`. "
                    f"Until then, `uv run flowcamp hint {ex.id}` gives hints.", EXIT_FAIL)
@@ -351,9 +364,11 @@ def _workspace_first(argv: list[str]) -> list[str]:
 
 def _register_subcommands() -> None:
     from flowcamp.cli_dev import dev_app
-    from flowcamp.cli_server import server_app
+    from flowcamp.cli_server import server_app, stop_all
 
     app.add_typer(server_app, name="server")
+    app.command("stop", help="Stop everything flowcamp started for this workspace (Prefect server, check "
+                             "worker); they also stop by themselves when idle.")(stop_all)
     app.add_typer(dev_app, name="dev")
     try:
         from flowcamp.site.cli import site_app
