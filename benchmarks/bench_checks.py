@@ -31,8 +31,8 @@ from flowcamp.course import Course  # noqa: E402
 from flowcamp.workspace import Workspace  # noqa: E402
 
 FLOWCAMP = [sys.executable, "-m", "flowcamp.cli"]
-TARGETS = {"prefect": 3.0}
-OTHER_TARGET = 1.0
+TARGETS = {"prefect": 2.5, "notebook": 2.0}
+OTHER_TARGET = 0.6
 
 
 def timed(args, env=None, cwd=None) -> float:
@@ -71,15 +71,19 @@ def main() -> None:
         t0 = time.perf_counter()
         server.start(ws)
         server_start = time.perf_counter() - t0
+        cold_env = {**env, "FLOWCAMP_WORKER": "0"}
         try:
             for ex in course.exercises:
                 kind_of(ex).apply_solution(ws, ex, gitenv)
-                # One warm-up run builds the held-out warehouse / nbgrader gradebook, as a learner's first check does.
+                # One warm-up run builds the held-out warehouse, as a learner's first check does.
                 warm = timed([*FLOWCAMP, "check", ex.id, "--json"], env=env)
+                timed([*FLOWCAMP, "check", ex.id, "--json"], env=env)  # the worker is up after this one
                 med, times = median_of(lambda: timed([*FLOWCAMP, "check", ex.id, "--json"], env=env), args.runs)
+                cold, _ = median_of(lambda: timed([*FLOWCAMP, "check", ex.id, "--json"], env=cold_env), args.runs)
                 target = TARGETS.get(ex.kind, OTHER_TARGET)
-                rows.append((ex.id, ex.kind, warm, med, min(times), max(times), target))
-                print(f"{ex.id:<22} {ex.kind:<9} first {warm:5.2f}s  median {med:5.2f}s", flush=True)
+                rows.append((ex.id, ex.kind, warm, med, min(times), max(times), target, cold))
+                print(f"{ex.id:<22} {ex.kind:<9} first {warm:5.2f}s  median {med:5.2f}s  cold {cold:5.2f}s",
+                      flush=True)
 
             penv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
             timed([sys.executable, "-c", "import prefect"], env=penv)  # writes bytecode once
@@ -87,6 +91,8 @@ def main() -> None:
             floors.append(("`python -c \"import prefect\"`", med))
             med, _ = median_of(lambda: timed([sys.executable, "-c", "import pytest"], env=penv), args.runs)
             floors.append(("`python -c \"import pytest\"`", med))
+            med, _ = median_of(lambda: timed([sys.executable, "-c", "pass"], env=penv), args.runs)
+            floors.append(("`python -c pass`", med))
             med, _ = median_of(lambda: timed([*FLOWCAMP, "--help"], env=env), args.runs)
             floors.append(("`flowcamp --help` (the CLI's own start-up)", med))
 
@@ -111,7 +117,7 @@ def main() -> None:
             floors.append(("starting the workspace's Prefect server (`flowcamp server start`, fresh home)",
                            server_start))
         finally:
-            server.stop(ws)
+            server.stop_everything(ws)
 
     lines = [
         "# Benchmark: how long a check takes",
@@ -123,20 +129,24 @@ def main() -> None:
         "warehouse or the nbgrader gradebook; the Prefect server is already running, as it is after a "
         "learner's first Prefect check.",
         "",
-        "| exercise | kind | first check | median | range | target | met |",
-        "|---|---|---|---|---|---|---|",
+        "| exercise | kind | first check | median (warm worker) | range | target | met | median, cold (no worker) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for ex_id, kind, warm, med, lo, hi, target in rows:
+    for ex_id, kind, warm, med, lo, hi, target, cold in rows:
         lines.append(f"| `{ex_id}` | {kind} | {warm:.2f} s | **{med:.2f} s** | {lo:.2f}-{hi:.2f} s | "
-                     f"<= {target:g} s | {'yes' if med <= target else 'no'} |")
+                     f"<= {target:g} s | {'yes' if med <= target else 'no'} | {cold:.2f} s |")
     lines += ["", "Floors, measured in the same run:", "", "| what | median |", "|---|---|"]
     for what, t in floors:
         lines.append(f"| {what} | {t:.2f} s |")
     lines += [
         "",
-        "Why a Prefect check is fast: it talks to the workspace's long-lived Prefect server instead of "
-        "starting a temporary one, switches the flow-run heartbeat off, and keeps a slow optional import "
-        "(`rfc3987_syntax`, pulled in by the Jupyter stack) out of the process.",
+        "Why a check is fast although the learner's code runs in a process of its own: the workspace's warm "
+        "check worker has imported pytest, the plugin, DuckDB and Prefect once and forks a fresh check "
+        "process for each check; beside it waits a learner parent that has imported DuckDB and Prefect, "
+        "which forks a learner process in milliseconds. A Prefect check talks to the workspace's long-lived "
+        "Prefect server instead of starting a temporary one, switches the flow-run heartbeat off, and keeps "
+        "a slow optional import (`rfc3987_syntax`, pulled in by the Jupyter stack) out of every process. "
+        "The cold column is the same check with `FLOWCAMP_WORKER=0` (as on systems without fork).",
         "",
     ]
     out = Path(args.out)
