@@ -83,8 +83,20 @@ def read_front_matter(text: str) -> tuple[dict | None, str]:
 # ------------------------------------------------------------------------------------------ exercises
 
 
+class _InModule:
+    """An exercise or a lesson, which sits in a module folder (its path's first part)."""
+
+    @property
+    def module(self) -> str:
+        return self.path.split("/")[0] if isinstance(self, Exercise) else self.id.split("/")[0]
+
+    @property
+    def module_title(self) -> str:
+        return folder_title(self.module)
+
+
 @dataclass(frozen=True)
-class Exercise:
+class Exercise(_InModule):
     id: str
     title: str
     kind: str
@@ -98,14 +110,6 @@ class Exercise:
     solution: str  # "files" (solutions/<path>/ holds the edit files) or "script" (solution.sh)
     path: str  # e.g. "02-python-scripts/01-environment-variables" (same under exercises/, solutions/, workspace)
     course_root: Path = field(compare=False, repr=False)
-
-    @property
-    def module(self) -> str:
-        return self.path.split("/")[0]
-
-    @property
-    def module_title(self) -> str:
-        return folder_title(self.module)
 
     @property
     def source_dir(self) -> Path:
@@ -235,7 +239,7 @@ def _civis_features(value, problems: list[str]) -> tuple[CivisFeature, ...]:
 
 
 @dataclass(frozen=True)
-class Lesson:
+class Lesson(_InModule):
     id: str  # "04-prefect/01-scripts-to-flows"
     title: str
     teaching: int  # minutes
@@ -243,14 +247,6 @@ class Lesson:
     exercise_ids: tuple[str, ...]
     civis: tuple["CivisFeature", ...]  # the Civis features the lesson replaces, and with what
     source: Path = field(compare=False, repr=False)
-
-    @property
-    def module(self) -> str:
-        return self.id.split("/")[0]
-
-    @property
-    def module_title(self) -> str:
-        return folder_title(self.module)
 
     @property
     def path(self) -> str:

@@ -24,7 +24,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -266,7 +265,7 @@ class Workspace:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ex.source_dir / rel, target)
         if ex.prepare_script:
-            run_prepare(ex, dest, self.seed)
+            run_prepare(ex, dest, self.seed, self.state_dir / "cache")
 
     def _write_gitignore(self) -> None:
         lines = [GITIGNORE_BEGIN, f"/{STATE_DIR}/", f"/{WAREHOUSE_FILE}", "*.duckdb", "*.duckdb.wal", "*.tmp",
@@ -338,19 +337,21 @@ class Workspace:
         return shown + 1, ex.hints[shown]
 
 
-def run_prepare(ex: Exercise, dest: Path, seed: int) -> None:
-    """Run an exercise's prepare.py (from the course) to build its repository in the learner's folder."""
-    env = proc.git_env()
-    code = (
-        "import importlib.util, sys, pathlib\n"
-        "spec = importlib.util.spec_from_file_location('prepare', sys.argv[1])\n"
-        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-        "m.prepare(pathlib.Path(sys.argv[2]), int(sys.argv[3]))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, str(ex.prepare_script), str(dest), str(seed)],
-                          capture_output=True, text=True, env=env, timeout=120)
-    if done.returncode != 0:
-        raise WorkspaceError(f"Setting up exercise {ex.id} failed (a course bug, please report it):\n{done.stderr[-2000:]}")
+def run_prepare(ex: Exercise, dest: Path, seed: int, cache_dir: Path | None = None) -> dict:
+    """Run an exercise's prepare.py (from the course) to build its repository in the learner's folder.
+
+    Returns the facts it recorded; with ``cache_dir`` they are also kept there for the checks, which would
+    otherwise rebuild them from the same script and seed (the cache is a shortcut, never the source of truth).
+    """
+    from flowcamp import prepare
+
+    try:
+        facts = prepare.run_prepare_script(ex.prepare_script, dest, seed)
+    except prepare.PrepareError as e:
+        raise WorkspaceError(f"Setting up exercise {ex.id} failed (a course bug, please report it):\n{e}") from None
+    if cache_dir is not None:
+        prepare.store_facts(cache_dir, ex.source_dir, seed, facts)
+    return facts
 
 
 def remove_tree(path: Path) -> None:
