@@ -414,6 +414,8 @@ def _busy(ws: Workspace) -> str | None:
     if clients:
         return f"{clients} client connection(s) open (a web UI page, a flow, a script)"
     runs = _active_runs(url)
+    if runs is None:
+        return "the server did not say whether flow runs are active (busy?)"
     return f"{runs} flow run(s) running, pending or due soon" if runs else None
 
 
@@ -422,14 +424,14 @@ RECENT_RUN_SECONDS = 3600.0  # a run "running" for longer is taken for one that 
 SOON_SECONDS = 600.0  # a scheduled run due within this keeps the server up
 
 
-def _active_runs(url: str, now: float | None = None) -> int:
+def _active_runs(url: str, now: float | None = None) -> int | None:
     """Flow runs on the server that are running, pending or paused (started in the last hour) or scheduled to
-    start in the next ten minutes. 0 if the server does not answer."""
+    start in the next ten minutes. None if the server does not answer: not known to be idle."""
     from datetime import datetime, timedelta, timezone
 
     now_dt = datetime.fromtimestamp(now or time.time(), timezone.utc)
 
-    def count(state_types: list[str], after: float, before: float) -> int:
+    def count(state_types: list[str], after: float, before: float) -> int | None:
         body = {"flow_runs": {"state": {"type": {"any_": state_types}},
                               "expected_start_time": {"after_": (now_dt + timedelta(seconds=after)).isoformat(),
                                                       "before_": (now_dt + timedelta(seconds=before)).isoformat()}}}
@@ -439,6 +441,7 @@ def _active_runs(url: str, now: float | None = None) -> int:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return int(json.loads(resp.read()))
         except (urllib.error.URLError, OSError, ValueError):
-            return 0
+            return None
 
-    return count(ACTIVE_TYPES, -RECENT_RUN_SECONDS, SOON_SECONDS) or count(["SCHEDULED"], -60, SOON_SECONDS)
+    active = count(ACTIVE_TYPES, -RECENT_RUN_SECONDS, SOON_SECONDS)
+    return active if active != 0 else count(["SCHEDULED"], -60, SOON_SECONDS)
