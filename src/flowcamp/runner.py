@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from flowcamp import server
+from flowcamp import server, services
 from flowcamp.course import Exercise
 from flowcamp.kinds import kind_of
 from flowcamp.kinds.base import OnWait
@@ -24,11 +24,8 @@ def run_check(ws: Workspace, ex: Exercise, server_url: str | None = None, on_wai
     result = kind.preflight(ws, ex)
     if result is None:
         try:
-            if kind.needs_server and server_url is None:
-                server_url = _server(ws, on_wait)
-            result = kind.grade(ws, ex, server_url) if server_url or not kind.needs_server else Result(
-                ex.id, Status.ERROR, "The local Prefect server could not start; `uv run flowcamp server status` "
-                                     "and its log say why.")
+            with services.in_use(ws, f"check {ex.id}"):  # the idle watchdog leaves the server and worker alone
+                result = _grade(ws, ex, kind, server_url, on_wait)
         except Exception as e:  # noqa: BLE001 - flowcamp's own failure: say so plainly
             result = Result(ex.id, Status.ERROR, f"flowcamp could not run the checks: {type(e).__name__}: {e}. "
                                                  + FLOWCAMP_PROBLEM)
@@ -36,6 +33,15 @@ def run_check(ws: Workspace, ex: Exercise, server_url: str | None = None, on_wai
     if result.max_score is None:
         result.max_score = ex.points
     return result
+
+
+def _grade(ws: Workspace, ex: Exercise, kind, server_url: str | None, on_wait: OnWait | None) -> Result:
+    if kind.needs_server and server_url is None:
+        server_url = _server(ws, on_wait)
+    if kind.needs_server and not server_url:
+        return Result(ex.id, Status.ERROR, "The local Prefect server could not start; `uv run flowcamp server status` "
+                                           "and its log say why.")
+    return kind.grade(ws, ex, server_url)
 
 
 def _server(ws: Workspace, on_wait: OnWait | None) -> str | None:
