@@ -162,7 +162,7 @@ class Kernel:
                 return None
             header, parent, _meta, content = (json.loads(p) for p in parts)
             return {"msg_type": header["msg_type"], "parent_id": parent.get("msg_id"), "content": content}
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
             return None
 
     def connect(self, deadline: float) -> None:
@@ -173,7 +173,7 @@ class Kernel:
         self._shell, self._iopub = self._ctx.socket(zmq.DEALER), self._ctx.socket(zmq.SUB)
         i = self.info
         for sock, port in ((self._shell, i["shell_port"]), (self._iopub, i["iopub_port"])):
-            sock.linger = 0
+            sock.linger, sock.maxmsgsize = 0, 256 << 20
             sock.connect(f"ipc://{i['ip']}-{port}" if i["transport"] == "ipc" else f"tcp://{i['ip']}:{port}")
         self._iopub.setsockopt(zmq.SUBSCRIBE, b"")
         while True:
@@ -181,8 +181,9 @@ class Kernel:
             reply = self.receive(self._shell, 0.5)
             if reply is not None and reply["msg_type"] == "kernel_info_reply" and self.receive(self._iopub, 0.5):
                 return
-            problem = self.died() or ("The Jupyter kernel for your notebook did not start in time."
-                                      if time.monotonic() > deadline else None)
+            problem = ("The Jupyter kernel for your notebook could not start." if self.popen.poll() is not None
+                       else "The Jupyter kernel for your notebook did not start in time."
+                       if time.monotonic() > deadline else None)
             if problem:
                 raise LearnerError(problem)
 
@@ -192,7 +193,7 @@ class Kernel:
                                           "does a cell call os._exit(), or crash Python?")
 
     def execute(self, code: str, deadline: float, store_history: bool = True) -> list[dict]:
-        """Run one cell; its outputs (stream, error, display_data, execute_result), as Jupyter sends them."""
+        """Run one cell; its error and display_data outputs, as Jupyter sends them."""
         msg_id = self.send("execute_request", {"code": code, "silent": False, "store_history": store_history,
                                                "user_expressions": {}, "allow_stdin": False, "stop_on_error": False})
         limit = int(os.environ.get("FLOWCAMP_MEMORY_MB", DEFAULT_MEMORY_MB)) * 1024 * 1024
@@ -204,7 +205,7 @@ class Kernel:
                 kind, content = msg["msg_type"], msg["content"]
                 if kind == "status" and content.get("execution_state") == "idle":
                     return outputs
-                if kind in ("stream", "error", "display_data", "execute_result"):
+                if kind in ("error", "display_data") and len(outputs) < 1000:  # not what a cell prints
                     outputs.append({**content, "output_type": kind})
             now = time.monotonic()
             if now >= next_look:
@@ -379,8 +380,7 @@ class Notebooks:
         self._runs: dict[tuple, NotebookRun] = {}
         self._count = 0
 
-    def prestart(self) -> None:
-        """Start a kernel now (the next run uses it), so that it warms up while pytest collects."""
+    def prestart(self) -> None:  # a kernel for the next run, warming up meanwhile
         if self._ready is None:
             self._ready = self._prepare()
 
@@ -442,8 +442,7 @@ def notebooks(workdir: Path | None = None) -> Notebooks:
 
 
 def pytest_sessionstart(session) -> None:
-    """With ``-p flowcamp.checks.notebook`` (the notebook kind asks for it): start the kernel before pytest
-    collects the checks. Its folder goes beside pytest's own temporary folder, which the runner removes."""
+    """Start the kernel before pytest collects the checks, beside pytest's temporary folder (the runner's)."""
     if os.environ.get("FLOWCAMP_LEARNER_DIR"):
         base = getattr(session.config.option, "basetemp", None)
         notebooks(Path(base).parent / "notebooks" if base else None).prestart()
