@@ -19,7 +19,10 @@ def _no_global_git(tmp_path_factory):
     from flowcamp.curriculum import no_global_git_env, scoped_env
 
     env = no_global_git_env(tmp_path_factory.mktemp("gitconfig"))
-    with scoped_env({**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}):
+    # Most tests make a workspace, check it once or twice and throw it away: a warm worker (a daemon that
+    # imports Prefect) would cost more than it saves there, so checks run the cold way unless a test asks
+    # for the worker (the `warm_worker` fixture: curriculum, golden and runtime tests).
+    with scoped_env({**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "FLOWCAMP_WORKER": "0"}):
         yield
     _stop_services_under(tmp_path_factory.getbasetemp())
 
@@ -75,3 +78,9 @@ def prefect_server(shared_workspace):
         yield url
     finally:
         server.stop(shared_workspace)
+
+
+@pytest.fixture
+def warm_worker(monkeypatch):
+    """Checks in this test use the workspace's warm check worker (the default outside the tests)."""
+    monkeypatch.delenv("FLOWCAMP_WORKER", raising=False)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("warm_worker")
+
 from flowcamp import curriculum
 from flowcamp.course import KINDS, Course
 from flowcamp.kinds import kind_of

@@ -17,6 +17,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+pytestmark = pytest.mark.usefixtures("warm_worker")
+
 from flowcamp import curriculum
 from flowcamp.kinds import kind_of
 from flowcamp.results import RESULTS_VERSION, SCHEMA_FILE

@@ -102,8 +102,16 @@ def test_too_much_memory_is_stopped_with_a_plain_message(add_ws, monkeypatch):
 
 # ------------------------------------------------------------------------------------------ warm worker
 
-worker_only = pytest.mark.skipif(not __import__("flowcamp.worker", fromlist=["enabled"]).enabled(),
-                                 reason="the warm worker needs fork (Linux)")
+def _fork_ok() -> bool:
+    import sys
+
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def worker_only(fn):
+    """A test of the warm worker: it needs fork (Linux), and turns the worker on."""
+    fn = pytest.mark.usefixtures("warm_worker")(fn)
+    return pytest.mark.skipif(not _fork_ok(), reason="the warm worker needs fork (Linux)")(fn)
 
 
 def _worker_pid(ws) -> int | None:
