@@ -30,7 +30,9 @@ from flowcamp import proc, reaper, wire
 from flowcamp.workspace import Workspace
 
 SERVICE = "check-worker"
-PRELOAD = "duckdb,prefect"
+PRELOAD = "duckdb,prefect"  # what the worker itself imports
+LEARNER_PRELOAD = "duckdb"  # the learner parent it keeps ready: quick to replace between two checks; a check
+                            # that needs more (Prefect) starts its own while pytest collects
 FINGERPRINT_ENV = ("PREFECT_API_URL", "PREFECT_HOME", "PYTHONPYCACHEPREFIX", "FLOWCAMP_NO_FORK")
 
 
@@ -192,7 +194,7 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     srv.listen(8)
     srv.settimeout(idle)
     Path(info_file).write_text(json.dumps({"socket": sock_path, "pid": os.getpid(), "fingerprint": fp}))
-    zygote = Zygote(PRELOAD)
+    zygote = Zygote(LEARNER_PRELOAD)
     while True:
         try:
             conn, _ = srv.accept()
@@ -202,7 +204,7 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
             if not _serve_one(conn, srv, fp, zygote, plugin):
                 break
         zygote.sock.close()  # the check that used it owns it now
-        zygote = Zygote(PRELOAD)  # warm for the next check
+        zygote = Zygote(LEARNER_PRELOAD)  # warm for the next check
         reaper.reap()
     srv.close()
     os._exit(0)
@@ -248,7 +250,10 @@ def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
         os.environ.update(request["env"])
         os.environ["FLOWCAMP_RESULTS_FD"] = str(results_fd)
         os.chdir(request["cwd"])
-        plugin._STATE["zygote"] = zygote
+        if zygote.covers(request["env"].get("FLOWCAMP_LEARNER_PRELOAD", "")):
+            plugin._STATE["zygote"] = zygote
+        else:  # the check's own, with what it needs, started by the plugin as pytest starts
+            zygote.sock.close()
         code = pytest.main(request["args"])
     except BaseException:  # noqa: BLE001 - a broken check process reports through its exit code
         code = 3

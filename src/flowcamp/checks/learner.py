@@ -83,7 +83,12 @@ def _can_fork() -> bool:
 class Zygote:
     """The warm parent of this check process's learner processes."""
 
+    def covers(self, preload: str) -> bool:
+        """Has it imported everything ``preload`` asks for?"""
+        return set(filter(None, preload.split(","))) <= set(self.preload.split(","))
+
     def __init__(self, preload: str):
+        self.preload = preload
         ours, theirs = socket.socketpair()
         code = f"from flowcamp.learnerhost import zygote_main\nzygote_main({theirs.fileno()}, {preload!r})\n"
         self.process = subprocess.Popen(proc.python_code(code), pass_fds=[theirs.fileno()], env=learner_env(),
