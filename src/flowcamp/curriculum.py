@@ -161,7 +161,7 @@ def dev_check(course: Course, chosen: list[Exercise] | None = None,
     learner with no git configuration has it; a Prefect server of its own if any exercise needs one."""
     say = on_progress or (lambda _msg: None)
     report = DevReport(problems(course) if chosen is None else [], [])
-    with tempfile.TemporaryDirectory(prefix="flowcamp-dev-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="flowcamp-dev-", ignore_cleanup_errors=True) as tmp:
         env = no_global_git_env(Path(tmp))
         with scoped_env(env):
             ws = Workspace(Path(tmp) / "ws", course)
@@ -178,6 +178,5 @@ def dev_check(course: Course, chosen: list[Exercise] | None = None,
                     if on_done:
                         on_done(rep)
             finally:
-                if url:
-                    server.stop(ws)
+                server.stop_everything(ws)  # the server, if one was started, and the warm check worker
     return report
