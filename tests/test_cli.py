@@ -165,3 +165,23 @@ def test_watch_rechecks_on_save_and_stops_when_it_passes(ready, poll):
         proc.kill()
     assert proc.returncode == 0, first + out
     assert "PASS" in out
+
+
+def test_dev_check_proves_an_exercise_and_leaves_nothing_running():
+    """`flowcamp dev check ID` in a throwaway workspace: ok, a JSON report, and no process of it left."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "flowcamp.cli", "dev", "check", "check-loop", "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**__import__("os").environ, "FLOWCAMP_WORKER": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["ok"] and report["exercises"][0]["solution"] == "pass"
+    import shutil
+
+    if shutil.which("pgrep"):
+        left = subprocess.run(["pgrep", "-f", "flowcamp-dev-"], capture_output=True, text=True).stdout.split()
+        assert not left, f"dev check left processes running: {left}"
