@@ -107,7 +107,7 @@ def _show_progress(ws: Workspace, first: bool) -> None:
         f"[bold]{escape(ex.title)}[/]  ([cyan]{ex.id}[/], {ex.kind})\n\n"
         f"Instructions: {rel(ws.exercise_dir(ex) / 'README.md')}\n"
         f"Files to edit:\n{files}\n"
-        f"Lesson: {lesson_ref(ex)}  (or run `uv run mkdocs serve` and open the course site)\n\n"
+        f"Lesson: {lesson_ref(ex)}  (or run `uv run flowcamp site serve` and open the course site)\n\n"
         f"When you are ready: [bold]uv run flowcamp check[/]   Stuck? [bold]uv run flowcamp hint[/]",
         title="Next exercise" if not first else "Start here", border_style="cyan"))
 
