@@ -86,9 +86,11 @@ def read_front_matter(text: str) -> tuple[dict | None, str]:
 class _InModule:
     """An exercise or a lesson, which sits in a module folder (its path's first part)."""
 
+    _key: str  # "NN-module/NN-topic": an exercise's path, a lesson's id
+
     @property
     def module(self) -> str:
-        return self.path.split("/")[0] if isinstance(self, Exercise) else self.id.split("/")[0]
+        return self._key.split("/")[0]
 
     @property
     def module_title(self) -> str:
@@ -110,6 +112,10 @@ class Exercise(_InModule):
     solution: str  # "files" (solutions/<path>/ holds the edit files) or "script" (solution.sh)
     path: str  # e.g. "02-python-scripts/01-environment-variables" (same under exercises/, solutions/, workspace)
     course_root: Path = field(compare=False, repr=False)
+
+    @property
+    def _key(self) -> str:
+        return self.path
 
     @property
     def source_dir(self) -> Path:
@@ -247,6 +253,10 @@ class Lesson(_InModule):
     exercise_ids: tuple[str, ...]
     civis: tuple["CivisFeature", ...]  # the Civis features the lesson replaces, and with what
     source: Path = field(compare=False, repr=False)
+
+    @property
+    def _key(self) -> str:
+        return self.id
 
     @property
     def path(self) -> str:

@@ -101,7 +101,7 @@ def run_limited(args: list[str], cwd: Path, env: dict, limit: float, channel_env
         read_fd, write_fd = os.pipe()
         env = {**env, channel_env: str(write_fd)}
         kwargs["pass_fds"] = (write_fd,)
-    reader = _Drain(read_fd) if read_fd is not None else None
+    reader = Drain(read_fd) if read_fd is not None else None
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, **kwargs)
     if write_fd is not None:
@@ -118,7 +118,7 @@ def run_limited(args: list[str], cwd: Path, env: dict, limit: float, channel_env
     return Completed(out.decode("utf-8", errors="replace"), code, timed_out, reader.result() if reader else b"")
 
 
-class _Drain:
+class Drain:
     """Reads a pipe to its end in a thread, so the writer never blocks on a full pipe."""
 
     def __init__(self, fd: int):

@@ -101,7 +101,7 @@ def _run_on(sock: socket.socket, ws: Workspace, pytest_args: list[str], cwd: Pat
             limit: float) -> proc.Completed | None:
     out_r, out_w = os.pipe()
     res_r, res_w = os.pipe()
-    out, res = proc._Drain(out_r), proc._Drain(res_r)
+    out, res = proc.Drain(out_r), proc.Drain(res_r)
     request = {"args": pytest_args, "cwd": str(cwd), "env": env, "fingerprint": fingerprint(env)}
     try:
         socket.send_fds(sock, [wire.dumps(request)], [out_w, res_w])
