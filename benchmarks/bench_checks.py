@@ -53,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "checks.md"))
+    ap.add_argument("--only", default="", help="comma-separated exercise ids (for profiling; prints, writes nothing)")
     args = ap.parse_args()
 
     course = Course(ROOT)
@@ -73,7 +74,10 @@ def main() -> None:
         server_start = time.perf_counter() - t0
         cold_env = {**env, "FLOWCAMP_WORKER": "0"}
         try:
+            only = [x for x in args.only.split(",") if x]
             for ex in course.exercises:
+                if only and ex.id not in only:
+                    continue
                 kind_of(ex).apply_solution(ws, ex, gitenv)
                 # One warm-up run builds the held-out warehouse, as a learner's first check does.
                 warm = timed([*FLOWCAMP, "check", ex.id, "--json"], env=env)
@@ -85,6 +89,8 @@ def main() -> None:
                 print(f"{ex.id:<22} {ex.kind:<9} first {warm:5.2f}s  median {med:5.2f}s  cold {cold:5.2f}s",
                       flush=True)
 
+            if only:
+                return
             penv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
             timed([sys.executable, "-c", "import prefect"], env=penv)  # writes bytecode once
             med, _ = median_of(lambda: timed([sys.executable, "-c", "import prefect"], env=penv), args.runs)

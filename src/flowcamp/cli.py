@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 
+from flowcamp import proc
 from flowcamp.cli_common import (EXIT_FAIL, EXIT_OK, STATUS_EXIT, init_workspace, console, course, err, fail, rel,
                                  state, workspace)
 from flowcamp.course import Exercise
@@ -378,12 +379,15 @@ def _register_subcommands() -> None:
 
 
 def main() -> None:
+    proc.trace("cli: imported")
     _register_subcommands()
     try:
         app(args=_workspace_first(sys.argv[1:]), prog_name="flowcamp")
     except KeyboardInterrupt:
         err.print("Stopped.")
         sys.exit(130)
+    finally:
+        proc.trace("cli: done")
 
 
 if __name__ == "__main__":

@@ -187,6 +187,41 @@ def _child(fds: list[int], learner_dir: str) -> None:
         os._exit(0)
 
 
+# What Prefect imports lazily on a flow's first run (fastapi.encoders alone is 0.5 s, to serialise the
+# parameters): done once in the warm parent, so no learner process pays for it.
+PREFECT_WARM_MODULES = ("prefect.flows", "prefect.tasks", "prefect.flow_engine", "prefect.task_engine",
+                        "prefect.client.orchestration", "prefect.events.worker", "prefect.logging.handlers",
+                        "prefect.states", "fastapi.encoders")
+
+
+def warm_up(preload: str) -> None:
+    """Import what learner files will import (``preload``: comma-separated module names), and for Prefect
+    what a first flow run would import and build. Starts no thread and talks to no server."""
+    names = list(filter(None, preload.split(",")))
+    if "prefect" in names:
+        names += PREFECT_WARM_MODULES
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module that cannot import here fails in the learner's file later
+            pass
+    if "prefect" in names:
+        try:
+            from prefect import flow, task
+
+            @task
+            def _step(x: int) -> int:
+                return x
+
+            @flow
+            def _warm(x: int = 1) -> int:
+                return _step(x)
+
+            _warm.serialize_parameters({"x": 1})
+        except Exception:  # noqa: BLE001 - only a warm-up
+            pass
+
+
 def zygote_main(sock_fd: int, preload: str) -> None:
     """A warm parent for learner processes: third-party imports done once, then one fork per request.
 
@@ -200,12 +235,11 @@ def zygote_main(sock_fd: int, preload: str) -> None:
 
     from flowcamp import reaper
 
-    for name in filter(None, preload.split(",")):
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module that cannot import here fails in the learner's file later
-            pass
+    warm_up(preload)
     reaper.become_subreaper()
+    import gc
+
+    gc.freeze()  # a learner child's garbage collections skip what the parent imported
     sock = socket.socket(fileno=sock_fd)
     sock.sendall(wire.dumps({"ready": os.getpid()}))
     while True:
@@ -216,9 +250,9 @@ def zygote_main(sock_fd: int, preload: str) -> None:
         if not msg:
             break
         request = wire.loads(msg)
-        if request.get("op") == "sweep":
+        if request.get("op") in ("sweep", "reset"):
             reaper.kill_descendants()
-            sock.sendall(wire.dumps({"swept": True}))
+            sock.sendall(wire.dumps({"swept": True} if request["op"] == "sweep" else {"reset": request.get("nonce")}))
             continue
         assert threading.active_count() == 1, "a warm parent must not fork with threads running"
         pid = os.fork()

@@ -28,6 +28,15 @@ SAFE_GIT_CONFIG = (
 )
 
 
+def trace(label: str, env: dict | None = None) -> None:
+    """With FLOWCAMP_TRACE=FILE, append a timestamped line (wall clock, pid, label): how the benchmarks see
+    where a check's time goes across its processes. Costs nothing when unset."""
+    path = (os.environ if env is None else env).get("FLOWCAMP_TRACE")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{time.time():.4f} {os.getpid()} {label}\n")
+
+
 @dataclass
 class Completed:
     """What a limited run gave: its output (stdout and stderr together), exit code, whether it timed out,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from flowcamp import server, services
+from flowcamp import proc, server, services
 from flowcamp.course import Exercise
 from flowcamp.kinds import kind_of
 from flowcamp.kinds.base import OnWait
@@ -20,6 +20,7 @@ FLOWCAMP_PROBLEM = "This is a flowcamp problem, not yours; please report it."
 def run_check(ws: Workspace, ex: Exercise, server_url: str | None = None, on_wait: OnWait | None = None) -> Result:
     """Check one exercise. Never raises for a learner's mistake: every problem becomes a Result."""
     started = time.monotonic()
+    proc.trace(f"runner: check {ex.id}")
     kind = kind_of(ex)
     result = kind.preflight(ws, ex)
     if result is None:

@@ -15,6 +15,7 @@ harness runs the check the cold way, with the same results, and starts a worker 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -31,8 +32,8 @@ from flowcamp.workspace import Workspace
 
 SERVICE = "check-worker"
 PRELOAD = "duckdb,prefect"  # what the worker itself imports
-LEARNER_PRELOAD = "duckdb"  # the learner parent it keeps ready: quick to replace between two checks; a check
-                            # that needs more (Prefect) starts its own while pytest collects
+LEARNER_PRELOAD = "duckdb,prefect"  # the learner parent it keeps ready (Prefect warmed up: a flow check's learner
+                                    # processes start in milliseconds); replaced after each check, in the background
 FINGERPRINT_ENV = ("PREFECT_API_URL", "PREFECT_HOME", "PYTHONPYCACHEPREFIX", "FLOWCAMP_NO_FORK")
 
 
@@ -194,7 +195,9 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     srv.listen(8)
     srv.settimeout(idle)
     Path(info_file).write_text(json.dumps({"socket": sock_path, "pid": os.getpid(), "fingerprint": fp}))
-    zygote = Zygote(LEARNER_PRELOAD)
+    zygote = Zygote(LEARNER_PRELOAD)  # kept for the worker's life (see Zygote.reset)
+    gc.freeze()  # what is imported now is never collected: a check process's collections skip it, and
+                 # pages shared with the forked children stay shared
     while True:
         try:
             conn, _ = srv.accept()
@@ -203,9 +206,11 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
         with conn:
             if not _serve_one(conn, srv, fp, zygote, plugin):
                 break
-        zygote.sock.close()  # the check that used it owns it now
-        zygote = Zygote(LEARNER_PRELOAD)  # warm for the next check
+        if not zygote.reset():  # gone, or left out of step by a check stopped halfway: a new one
+            zygote.close()
+            zygote = Zygote(LEARNER_PRELOAD)
         reaper.reap()
+    zygote.close()
     srv.close()
     os._exit(0)
 
@@ -220,6 +225,7 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
     if threading.active_count() != 1:
         conn.sendall(wire.dumps({"nofork": True}))
         return True
+    proc.trace("worker: request read", request["env"])
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -231,6 +237,7 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
         os.close(fd)
     conn.sendall(wire.dumps({"pid": pid}))
     _, status = os.waitpid(pid, 0)
+    proc.trace("worker: check process ended", request["env"])
     conn.sendall(wire.dumps({"exit": os.waitstatus_to_exitcode(status)}))
     return True
 
@@ -239,6 +246,7 @@ def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
     """In the forked check process: become the cold check process, as if started fresh."""
     import pytest
 
+    proc.trace("worker: check process forked")
     try:
         os.setsid()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -255,6 +263,7 @@ def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
         else:  # the check's own, with what it needs, started by the plugin as pytest starts
             zygote.sock.close()
         code = pytest.main(request["args"])
+        proc.trace("worker: pytest returned")
     except BaseException:  # noqa: BLE001 - a broken check process reports through its exit code
         code = 3
     try:

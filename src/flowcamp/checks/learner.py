@@ -10,30 +10,13 @@ instead: slower, same results. Everything a check started is killed when the che
 from __future__ import annotations
 
 import builtins
-import os
-import select
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 from flowcamp import proc, reaper, wire
-
-# The check process's own settings that a learner process must not see.
-INTERNAL_ENV = ("FLOWCAMP_RESULTS", "FLOWCAMP_RESULTS_FD", "FLOWCAMP_HELDOUT_WAREHOUSE", "FLOWCAMP_HELDOUT_SEED",
-                "FLOWCAMP_EXERCISE_SOURCE", "FLOWCAMP_SEED", "FLOWCAMP_CACHE", "FLOWCAMP_LEARNER_PRELOAD")
-MAX_OUTPUT = 64_000
-DEFAULT_MEMORY_MB = 2048
-
-
-class LearnerError(AssertionError):
-    """The learner's code did something that stops the check (it raised, it is missing, ...).
-
-    It is an AssertionError so that it counts as a failed check, not a broken one.
-    """
-
+from flowcamp.checks.processes import (DEFAULT_MEMORY_MB, INTERNAL_ENV, MAX_OUTPUT, Channel,  # noqa: F401 - for checks
+                                       LearnerError, Zygote, learner_env, start_zygote)
 
 class RemoteException(Exception):
     """An exception raised in the learner's process, as plain data: its type's names, message and place."""
@@ -69,166 +52,6 @@ def remote_exception(info: dict) -> RemoteException:
     exc = cls(str(info.get("message", "")))
     exc.type_name, exc.mro, exc.where = str(info.get("type", "")), mro, str(info.get("where", ""))
     return exc
-
-
-def learner_env() -> dict[str, str]:
-    """The check's environment as the learner's code may see it (monkeypatch.setenv in a check reaches it)."""
-    return {k: v for k, v in os.environ.items() if k not in INTERNAL_ENV}
-
-
-def _can_fork() -> bool:
-    return hasattr(os, "fork") and sys.platform.startswith("linux") and os.environ.get("FLOWCAMP_NO_FORK") != "1"
-
-
-class Zygote:
-    """The warm parent of this check process's learner processes."""
-
-    def covers(self, preload: str) -> bool:
-        """Has it imported everything ``preload`` asks for?"""
-        return set(filter(None, preload.split(","))) <= set(self.preload.split(","))
-
-    def __init__(self, preload: str):
-        self.preload = preload
-        ours, theirs = socket.socketpair()
-        code = f"from flowcamp.learnerhost import zygote_main\nzygote_main({theirs.fileno()}, {preload!r})\n"
-        self.process = subprocess.Popen(proc.python_code(code), pass_fds=[theirs.fileno()], env=learner_env(),
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, close_fds=True)
-        theirs.close()
-        self.sock = ours
-        self._ready = False
-
-    def _wait_ready(self) -> None:
-        if not self._ready:
-            wire.loads(self._recv())
-            self._ready = True
-
-    def _recv(self) -> bytes:
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise OSError("the learner processes' parent stopped")
-            data += chunk
-        return data
-
-    def fork(self, learner_dir: Path, fds: list[int]) -> int:
-        self._wait_ready()
-        socket.send_fds(self.sock, [wire.dumps({"op": "fork", "dir": str(learner_dir)})], fds)
-        return int(wire.loads(self._recv())["pid"])
-
-    def sweep(self) -> None:
-        """Kill every learner process (and whatever they started) of the check that just ended."""
-        if self._ready and self.process.poll() is None:
-            try:
-                self.sock.sendall(wire.dumps({"op": "sweep"}))
-                self._recv()
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.sock.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-class Channel:
-    """One learner process: requests go in, answers and the learner's output come out."""
-
-    def __init__(self, learner_dir: Path, zygote: Zygote | None, timeout: float):
-        req_r, self._req_w = os.pipe()
-        self._resp_r, resp_w = os.pipe()
-        out_r, out_w = os.pipe()
-        self.timeout = timeout
-        self.popen = None
-        if zygote is not None:
-            self.pid = zygote.fork(learner_dir, [req_r, resp_w, out_w])
-        else:
-            code = f"from flowcamp.learnerhost import main\nmain({req_r}, {resp_w}, {str(learner_dir)!r})\n"
-            self.popen = subprocess.Popen(proc.python_code(code), pass_fds=[req_r, resp_w], env=learner_env(),
-                                          cwd=learner_dir, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w)
-            self.pid = self.popen.pid
-        for fd in (req_r, resp_w, out_w):
-            os.close(fd)
-        self._buffer = b""
-        self._out: list[bytes] = []
-        self._out_size = 0
-        self._reader = threading.Thread(target=self._read_output, args=(out_r,), daemon=True)
-        self._reader.start()
-        self.ready = self._answer()
-
-    def _read_output(self, fd: int) -> None:
-        with os.fdopen(fd, "rb") as fh:
-            for chunk in iter(lambda: fh.read1(65536), b""):
-                if self._out_size < MAX_OUTPUT:
-                    self._out.append(chunk)
-                    self._out_size += len(chunk)
-
-    def take_output(self) -> str:
-        self._reader.join(0.05)
-        text = b"".join(self._out).decode("utf-8", errors="replace")
-        self._out.clear()
-        self._out_size = 0
-        return text
-
-    def _answer(self) -> dict:
-        limit = int(os.environ.get("FLOWCAMP_MEMORY_MB", DEFAULT_MEMORY_MB)) * 1024 * 1024
-        deadline = time.monotonic() + self.timeout
-        while b"\n" not in self._buffer:
-            ready, _, _ = select.select([self._resp_r], [], [], 0.2)
-            if ready:
-                chunk = os.read(self._resp_r, 1 << 20)
-                if not chunk:
-                    raise LearnerError(self._died())
-                self._buffer += chunk
-                continue
-            if reaper.tree_rss_bytes(self.pid) > limit:
-                self.kill()
-                raise LearnerError(f"Your code used more than {limit // (1024 * 1024)} MB of memory and was "
-                                   "stopped. Does it load a whole table when it needs a few rows, or keep "
-                                   "adding to a list in a loop that never ends?")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise LearnerError(f"Your code ran for more than {self.timeout:g} seconds and was stopped. "
-                                   "Is there a loop that never ends, or code waiting for input()?")
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        try:
-            return wire.loads(line)
-        except ValueError:
-            raise LearnerError("Your code wrote something the checks could not read on their own channel. "
-                               "Leave file descriptors you did not open alone.") from None
-
-    def _died(self) -> str:
-        code = self.popen.wait(5) if self.popen else None
-        return ("The Python process running your code stopped before it answered"
-                + (f" (exit code {code})" if code is not None else "")
-                + ". Does your code call os._exit(), or crash Python?")
-
-    def request(self, op: str, **args) -> dict:
-        try:
-            os.write(self._req_w, wire.dumps({"op": op, "args": args, "env": learner_env()}))
-        except (BrokenPipeError, OSError):
-            raise LearnerError(self._died()) from None
-        return self._answer()
-
-    def kill(self) -> None:
-        for pid in [self.pid, *reaper.descendants(self.pid)]:
-            try:
-                os.kill(pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if self.popen is not None:
-            self.popen.wait()
-
-    def close(self) -> None:
-        self.kill()
-        for fd in (self._req_w, self._resp_r):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 class Remote:
@@ -333,7 +156,9 @@ class Learner:
 
     # ------------------------------------------------------------------------- code, in its process
     def _ask(self, channel: Channel, op: str, **args) -> dict:
+        proc.trace(f"learner: ask {op}")
         answer = channel.request(op, **args)
+        proc.trace(f"learner: answered {op}")
         self._output.append(channel.take_output())
         if "error" in answer:
             raise RuntimeError(f"the learner process could not do {op}: {answer['error']}")
@@ -351,6 +176,7 @@ class Learner:
             self._zygote = self._zygote_source()
         try:
             channel = Channel(self.dir, self._zygote, self._timeout)
+            proc.trace("learner: channel open")
         except OSError:  # the warm parent is gone (killed, crashed): the same work in a fresh Python
             self._zygote, self._zygote_source = None, None
             channel = Channel(self.dir, None, self._timeout)
@@ -438,10 +264,3 @@ class Learner:
         if self._zygote is not None:
             self._zygote.sweep()
         reaper.kill_descendants(keep=self._keep())
-
-
-def start_zygote() -> Zygote | None:
-    """The check process's warm parent for learner processes, or None where fork cannot be used."""
-    if not _can_fork():
-        return None
-    return Zygote(os.environ.get("FLOWCAMP_LEARNER_PRELOAD", "duckdb"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from flowcamp import reaper
+from flowcamp import proc, reaper
 from flowcamp.checks import Learner, Repo, describe_exception
 from flowcamp.checks.learner import start_zygote
 from flowcamp.redact import redact, secret_values
@@ -36,6 +36,7 @@ def plant_secret(value: str) -> str:
 
 
 def pytest_configure(config):
+    proc.trace("plugin: configure")
     config.addinivalue_line("markers", "points(n): how many points a check is worth (default 1)")
     reaper.make_undumpable()
     reaper.become_subreaper()
@@ -48,6 +49,7 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
+    proc.trace("plugin: unconfigure")
     zygote = _STATE.pop("zygote", None)
     if zygote is not None:
         zygote.close()
@@ -72,6 +74,7 @@ def _describe(item) -> dict:
 
 
 def pytest_collection_finish(session):
+    proc.trace("plugin: collected")
     for item in session.items:
         info = _describe(item)
         item.stash[_NAME] = info
@@ -79,6 +82,7 @@ def pytest_collection_finish(session):
 
 
 def pytest_runtest_logstart(nodeid, location):
+    proc.trace(f"plugin: start {nodeid.rsplit('::', 1)[-1]}")
     _write({"event": "start", "id": nodeid})
 
 

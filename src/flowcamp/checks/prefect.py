@@ -59,7 +59,7 @@ def settled_task_runs(client, flow_run_id, timeout: float = 15.0) -> list:
         if (settled and current == previous) or time.monotonic() > deadline:
             return runs
         previous = current if settled else None
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def run_flow(learner: Learner, flow: Remote, **params) -> FlowRunReport:
@@ -78,7 +78,7 @@ def run_flow(learner: Learner, flow: Remote, **params) -> FlowRunReport:
         flow_run = client.read_flow_run(ran["flow_run_id"])
         deadline = time.monotonic() + 10
         while not (flow_run.state and flow_run.state.is_final()) and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.05)
             flow_run = client.read_flow_run(ran["flow_run_id"])
         task_runs = settled_task_runs(client, flow_run.id)
     return FlowRunReport(state=flow_run.state, flow_run=flow_run, task_runs=task_runs, error=ran.get("error", ""))

@@ -30,11 +30,21 @@ ensure() do.
 
 from __future__ import annotations
 
-# _statements, _write and _sizes are internals the tests use; patching them
-# here changes nothing (see above).
-from .builder import _statements, _write, build, ensure, read_meta, table_counts  # noqa: F401
-from .common import _sizes  # noqa: F401
 from .data import DEFAULT_SCALE, LEARNER_SEED, SCHEMA_VERSION
+
+# The builder (and DuckDB, 0.1 s to import) loads on first use, so a command that only needs a seed or a
+# path (every `flowcamp check`) does not pay for it. _statements, _write and _sizes are internals the tests
+# use; patching them here changes nothing (see above).
+_LAZY = {"_statements": "builder", "_write": "builder", "build": "builder", "ensure": "builder",
+         "read_meta": "builder", "table_counts": "builder", "_sizes": "common"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_SCALE",
