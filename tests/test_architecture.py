@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flowcamp"
 
 # Lowest first. A module may import only from its own layer or lower ones (and, inside a package, itself).
 LAYERS = [
-    {"results", "anatomy", "proc", "prepare", "warehouse", "wire", "reaper", "redact"},
+    {"results", "anatomy", "proc", "prepare", "warehouse", "wire", "reaper", "redact", "explain"},
     {"learnerhost"},
     {"course"},
     {"workspace"},
@@ -20,7 +20,7 @@ LAYERS = [
     {"checks", "worker"},
     {"harness"},
     {"kinds"},
-    {"runner"},
+    {"runner", "localrun"},
     {"curriculum", "site", "watching"},
     {"cli_common"},
     {"cli", "cli_dev", "cli_server"},

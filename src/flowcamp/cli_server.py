@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import typer
 from rich.markup import escape
@@ -27,11 +28,33 @@ def start_server(ws: Workspace) -> str | None:
     console.print("Starting your local Prefect server: this takes 10 to 60 seconds, once. Later checks reuse it.")
     try:
         with console.status("Starting your local Prefect server...") as s:
-            return server.start(ws, on_wait=lambda t: s.update(f"Starting your local Prefect server... {t:.0f} s"),
-                                on_locked=lambda t: s.update(LOCKED.format(t=t)))
+            url = server.start(ws, on_wait=lambda t: s.update(f"Starting your local Prefect server... {t:.0f} s"),
+                               on_locked=lambda t: s.update(LOCKED.format(t=t)))
+        from flowcamp.localrun import sync_prefect_toml
+
+        sync_prefect_toml(ws, url)
+        return url
     except server.ServerError as e:
         err.print(f"[red]{escape(str(e))}[/]")
         return None
+
+
+def run_cmd(
+    file: str = typer.Argument(..., help="The Python file to run, e.g. pipeline.py."),
+    args: Optional[list[str]] = typer.Argument(None, help="Arguments for the file."),
+):
+    """Run one of your Python files with the workspace's Prefect server (started if needed). Exit status: the
+    file's own."""
+    from flowcamp import localrun
+
+    path = localrun.resolve_file(file)
+    if path is None:
+        raise fail(f"There is no file {file} here ({os.getcwd()}). Go to the exercise's folder first, "
+                   "e.g. `cd workspace/04-prefect/01-first-flow`, or give the file's path.")
+    ws = workspace(create=True)
+    code = localrun.run_file(ws, path, list(args or []), start_server,
+                             say=lambda text: err.print(f"\n[bold]What happened:[/] {escape(text)}"))
+    raise typer.Exit(code)
 
 
 def warm_for(ws: Workspace, ex: Exercise | None) -> bool:
@@ -43,6 +66,9 @@ def warm_for(ws: Workspace, ex: Exercise | None) -> bool:
     if ex is None or not kind_of(ex).needs_server or not ws.exists:
         return False
     try:
+        from flowcamp.localrun import sync_prefect_toml
+
+        sync_prefect_toml(ws)
         return server.warm_in_background(ws)
     except OSError:  # a read-only or vanished workspace: the check will say so
         return False

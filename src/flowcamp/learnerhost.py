@@ -99,11 +99,14 @@ class Host:
         return {"value": wire.encode(fn(*[wire.decode(a) for a in args],
                                         **{k: wire.decode(v) for k, v in kwargs.items()}))}
 
-    def op_run_flow(self, ref: str, params: dict) -> dict:
+    def op_run_flow(self, ref: str, params: dict, tag: str = "", name: str = "") -> dict:
+        from prefect import tags
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
         flow = self.resolve(ref)
-        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        if name:  # a check's run, named so the learner tells it from their own in the web UI
+            flow = flow.with_options(flow_run_name=name)
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), tags(*filter(None, [tag])):
             state = flow(**{k: wire.decode(v) for k, v in params.items()}, return_state=True)
         out = {"flow_run_id": str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None,
                "state_type": state.type.value, "state_name": state.name, "error": ""}

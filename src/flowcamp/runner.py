@@ -49,11 +49,15 @@ def _server(ws: Workspace, on_wait: OnWait | None) -> str | None:
     if on_wait and not server.status(ws).running:
         on_wait("Starting your local Prefect server: this takes 10 to 60 seconds, once. Later checks reuse it.")
     try:  # start() finds a running server at once (and records the use), or waits for one another check starts
-        return server.start(ws, on_wait=(lambda t: on_wait(f"Starting your local Prefect server... {t:.0f} s"))
+        url = server.start(ws, on_wait=(lambda t: on_wait(f"Starting your local Prefect server... {t:.0f} s"))
                             if on_wait else None,
                             on_locked=(lambda t: on_wait("Your Prefect server is being started by another flowcamp "
                                                          f"command; waiting for it... {t:.0f} s"))
                             if on_wait else None)
+        from flowcamp.localrun import sync_prefect_toml
+
+        sync_prefect_toml(ws, url)  # so the learner's own runs find this server too
+        return url
     except server.ServerError as e:
         if on_wait:
             on_wait(str(e))

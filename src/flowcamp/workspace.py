@@ -269,7 +269,7 @@ class Workspace:
 
     def _write_gitignore(self) -> None:
         lines = [GITIGNORE_BEGIN, f"/{STATE_DIR}/", f"/{WAREHOUSE_FILE}", "*.duckdb", "*.duckdb.wal", "*.tmp",
-                 "__pycache__/", ".ipynb_checkpoints/", ".env"]
+                 "__pycache__/", ".ipynb_checkpoints/", ".env", "prefect.toml"]
         for ex in self.course.exercises:
             for repo in ex.repos:
                 lines.append(f"/{ex.path}/{repo.strip('/')}/")

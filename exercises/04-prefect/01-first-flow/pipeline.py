@@ -6,13 +6,18 @@ flow without changing what it writes. README.md walks you through it.
 """
 
 import os
+from pathlib import Path
 
 import duckdb
 
-# On Civis the warehouse was Redshift. Here it is a DuckDB file. The checks
-# point FLOWCAMP_WAREHOUSE at their own copy of the warehouse.
-WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", "../../warehouse.duckdb")
+# On Civis the warehouse was Redshift. Here it is a DuckDB file: warehouse.duckdb
+# at the top of your workspace, two folders above this file (wherever you run
+# it from). The checks point FLOWCAMP_WAREHOUSE at their own copy of it.
+WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(Path(__file__).resolve().parents[2] / "warehouse.duckdb"))
 
+# duckdb.connect() creates an empty database when the file is missing: say so instead.
+if not os.path.exists(WAREHOUSE):
+    raise SystemExit(f"There is no warehouse at {WAREHOUSE}. Run `uv run flowcamp` once to build it.")
 print(f"Connecting to {WAREHOUSE}")
 con = duckdb.connect(WAREHOUSE)
 

@@ -5,19 +5,21 @@ tasks. Importing this file runs nothing; `python pipeline.py` runs the flow.
 """
 
 import os
+from pathlib import Path
 
 import duckdb
 from prefect import flow, get_run_logger, task
 
 # On Civis the warehouse was Redshift. Here it is a DuckDB file. The checks
-# point FLOWCAMP_WAREHOUSE at their own copy of the warehouse.
-WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", "../../warehouse.duckdb")
+# point FLOWCAMP_WAREHOUSE at their own copy of the warehouse. Otherwise it is
+# warehouse.duckdb two folders above this file, wherever you run it from.
+WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(Path(__file__).resolve().parents[2] / "warehouse.duckdb"))
 
 
 @task(retries=2, retry_delay_seconds=5)
 def extract_signups(warehouse: str) -> list[tuple]:
     """Step 1: read every sign-up, with the title of its event."""
-    with duckdb.connect(warehouse) as con:
+    with duckdb.connect(warehouse, read_only=True) as con:  # reading only: other programs may read too
         signups = con.execute(
             """
             SELECT s.event_id, e.title, s.email, s.status

@@ -213,9 +213,10 @@ class Learner:
             raise LearnerError(f"`{fn.__name__}` raised an error at {err.where}") from err
         return wire.decode(answer["ok"]["value"])
 
-    def run_flow(self, flow: Remote, **params) -> dict:
-        """Run a Prefect flow of the learner's in its process; returns its flow run id, state and error."""
-        answer = self._ask(flow._channel, "run_flow", ref=flow._ref,
+    def run_flow(self, flow: Remote, tag: str = "", name: str = "", **params) -> dict:
+        """Run a Prefect flow of the learner's in its process (tagged ``tag`` and named ``name`` if given);
+        returns its flow run id, state and error."""
+        answer = self._ask(flow._channel, "run_flow", ref=flow._ref, tag=tag, name=name,
                            params={k: wire.encode(v) for k, v in params.items()})
         if "raised" in answer:
             err = remote_exception(answer["raised"])
