@@ -4,6 +4,7 @@ the facts prepare.py recorded. Every git command is hardened against the reposit
 from __future__ import annotations
 
 import copy
+import re
 import os
 import subprocess
 from dataclasses import dataclass
@@ -67,6 +68,19 @@ def exercise_facts() -> dict:
     return _FACTS[key]
 
 
+_MEMO: dict = {}
+_FULL_SHA = re.compile(r"[0-9a-f]{40}(:.*)?")
+_READS = {"show", "log", "diff-tree", "ls-tree", "cat-file"}
+
+
+def _immutable(args: tuple[str, ...]) -> bool:
+    """A read whose every revision is a full commit id (``sha`` or ``sha:path``): its answer cannot change."""
+    if not args or args[0] not in _READS:
+        return False
+    positional = [a for a in args[1:] if not a.startswith("-")]
+    return bool(positional) and all(_FULL_SHA.fullmatch(a) for a in positional) and "--all" not in args
+
+
 class Repo:
     """Reads a git repository with plumbing commands. Never reads command history."""
 
@@ -93,9 +107,16 @@ class Repo:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         """git, hardened: none of the repository's or the user's executable config runs (see
-        flowcamp.proc.SAFE_GIT_CONFIG); no external diff or textconv."""
-        return subprocess.run(proc.safe_git(self.path, *args), capture_output=True, env=proc.git_env(),
+        flowcamp.proc.SAFE_GIT_CONFIG); no external diff or textconv. What a commit holds never changes, so a
+        read that names only full commit ids is answered once per check run."""
+        key = (str(self.path), args) if _immutable(args) else None
+        if key in _MEMO:
+            return _MEMO[key]
+        done = subprocess.run(proc.safe_git(self.path, *args), capture_output=True, env=proc.git_env(),
                               stdin=subprocess.DEVNULL)
+        if key is not None and done.returncode == 0:
+            _MEMO[key] = done
+        return done
 
     def config(self, key: str) -> str:
         """A setting as git would see it when the learner commits here: the repository's own config and the
