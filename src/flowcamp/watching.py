@@ -16,7 +16,7 @@ def wait_for_change(folder: Path, poll: bool, say: Callable[[str], None] = print
         try:
             from watchfiles import watch as wf_watch
 
-            for changes in wf_watch(folder, debounce=300, step=100,
+            for changes in wf_watch(folder, debounce=150, step=50,
                                     watch_filter=lambda _c, p: not any(part in p for part in ignore)):
                 if changes:
                     return
