@@ -118,6 +118,12 @@ def main() -> None:
                 return
             watch = watch_save_to_verdict(ws, env, args.runs)
             print(f"watch: save to verdict {watch:.2f}s", flush=True)
+            flow_id = next((e.id for e in course.exercises if e.kind == "prefect"), None)
+            restart = None
+            if flow_id:  # the first Prefect check after `flowcamp server stop` (its database already set up)
+                server.stop(ws)
+                restart = timed([*FLOWCAMP, "check", flow_id, "--json"], env=env)
+                print(f"first Prefect check after a server stop: {restart:.2f}s", flush=True)
             penv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
             timed([sys.executable, "-c", "import prefect"], env=penv)  # writes bytecode once
             med, _ = median_of(lambda: timed([sys.executable, "-c", "import prefect"], env=penv), args.runs)
@@ -174,7 +180,11 @@ def main() -> None:
         lines.append(f"| `{ex_id}` | {kind} | {warm:.2f} s | **{med:.2f} s** | {lo:.2f}-{hi:.2f} s | "
                      f"<= {target:g} s | {'yes' if med <= target else 'no'} | {cold:.2f} s |")
     lines += ["", f"`flowcamp watch` on `check-loop`, from saving the fixed file to the verdict on screen: "
-              f"**{watch:.2f} s** median (target <= 1 s).", ""]
+              f"**{watch:.2f} s** median (target <= 1 s)."]
+    if restart is not None:
+        lines += ["", f"The first Prefect check after `flowcamp server stop` (the server restarts on its existing "
+                      f"database): **{restart:.2f} s** (target <= 6 s)."]
+    lines += [""]
     lines += ["", "Floors, measured in the same run:", "", "| what | median |", "|---|---|"]
     for what, t in floors:
         lines.append(f"| {what} | {t:.2f} s |")
