@@ -1,29 +1,31 @@
-#!/usr/bin/env bash
-# Model answer for `one-character`. Runs in the learner's exercise folder.
-# Find the commit that broke the turnout query with git bisect, undo it with git revert.
-set -euo pipefail
+# walk-through: one-character
+# Type each command in a terminal opened in the exercise folder (it holds pipeline/).
+# They work as typed in Git Bash and in PowerShell. Lines that start with # are notes.
 
+# Move into the repository.
 cd pipeline
 
-# The newest commit is bad; the very first commit (straight from Civis) was good.
-first=$(git rev-list --max-parents=0 HEAD)
-git bisect start HEAD "$first"
+# List the commits, oldest first. The first one came straight from Civis and its
+# numbers were right: its id, at the start of the top line, is <first> below.
+git log --oneline --reverse
+#> first: ^([0-9a-f]{7,40}) 
 
-# A learner runs the real check against the warehouse:
-#     git bisect run uv run python check_turnout.py
-# Here a plain text test stands in for it, so the script needs no warehouse:
-# the good query has all three of these pieces.
-git bisect run sh -c '
-  grep -q "ROUND(100.0 \* COUNT" sql/turnout_by_district.sql &&
-  grep -q "voter_status = '"'"'active'"'"'" sql/turnout_by_district.sql &&
-  grep -q "DATE '"'"'2022-11-08'"'"'" sql/turnout_by_district.sql
-'
+# Start a bisect: the newest commit (HEAD) is bad, the first one was good.
+# Type the id you found instead of <first>.
+git bisect start HEAD <first>
 
-# bisect names the first bad commit in refs/bisect/bad. Remember it, then leave bisect.
-bad=$(git rev-parse refs/bisect/bad)
+# Let git test the commits in between for you. check_turnout.py says OK (good) or
+# WRONG (bad) for each one. At the end git prints "<bad> is the first bad commit":
+# note that id.
+git bisect run uv run python check_turnout.py
+#> bad: ^([0-9a-f]{40}) is the first bad commit
+
+# Leave bisect: git puts you back on main, where you started.
 git bisect reset
 
-# Undo that commit with a new commit. --no-edit keeps git's own message, so no editor opens.
-git revert --no-edit "$bad"
+# Undo the bad commit with a new commit that does the opposite. Type the id you
+# noted instead of <bad>. --no-edit keeps git's own message, so no editor opens.
+git revert --no-edit <bad>
 
-git log --oneline -3
+# Look: the newest commit is the revert.
+git log --oneline

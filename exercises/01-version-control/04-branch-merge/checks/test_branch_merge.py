@@ -1,7 +1,10 @@
 """Checks for `branch-merge`: a new column made on a branch and merged into main.
 
 Outcomes only: any branch name, any number of commits, any messages, and either
-a fast-forward or a merge commit pass.
+a fast-forward or a merge commit pass, with the branch kept or deleted after the merge.
+Whether the work was done on a branch comes from main's reflog (git's own record of
+each time main moved, and why): "commit" means a commit made on main, "merge" means
+commits brought in from a branch. A branch made after committing on main does not count.
 """
 
 import duckdb
@@ -57,6 +60,42 @@ def _has_column(project, rev):
     return COLUMN in text.lower()
 
 
+def _main_moves(project):
+    """Each time main moved, oldest first: (where it was before, where it went, why), from main's reflog.
+    Empty when the repository keeps no reflog for main."""
+    out = project.git("log", "-g", "--format=%H%x1f%gs", "refs/heads/main", check=False)
+    entries = [line.split("\x1f", 1) for line in reversed(out.splitlines()) if "\x1f" in line]
+    moves, before = [], None
+    for sha, why in entries:
+        moves.append((before, sha, why))
+        before = sha
+    return moves
+
+
+def _is_merge_move(why):
+    return why.startswith(("merge ", "commit (merge)"))
+
+
+def _new_on_main(project, start, sha):
+    return project.is_ancestor(sha, "main") and not project.is_ancestor(sha, start)
+
+
+def _committed_on_main(project, start, moves):
+    """Commits now on main that were made while on main, and that no merge brought in afterwards:
+    [(sha, why)]. (Committing on main by mistake, then moving the commit to a branch and merging it,
+    is a fix, not a shortcut.)"""
+    merges = [(before, sha) for before, sha, why in moves if _is_merge_move(why)]
+    direct = []
+    for _, sha, why in moves:
+        if not why.startswith("commit") or _is_merge_move(why) or not _new_on_main(project, start, sha):
+            continue
+        brought_in = any(project.is_ancestor(sha, merged) and not (before and project.is_ancestor(sha, before))
+                         for before, merged in merges)
+        if not brought_in:
+            direct.append((sha, why))
+    return direct
+
+
 def _new_branches(project, start):
     """Branches other than main that hold at least one commit made after the start."""
     return {name: sha for name, sha in project.branches().items()
@@ -83,8 +122,19 @@ def test_work_was_done_on_a_branch(repo):
     """The new work was made on a branch of its own"""
     project, start = _project(repo)
     new = _new_branches(project, start)
+    moves = _main_moves(project)
+    direct = _committed_on_main(project, start, moves)
+    if direct and new:
+        sha, why = direct[-1]
+        raise AssertionError(
+            f"Your commit {sha[:7]} (\"{why.split(': ', 1)[-1]}\") was made straight on main. git keeps a record "
+            "of every time main moved, and why: `git reflog main` shows it as a commit on main, not as a merge. "
+            f"The branch {', '.join(sorted(new))} was made afterwards, so it points at work that was done on main. "
+            f"{RESET} Then make the branch first (`git switch -c add-inactive`), commit on it, and merge it."
+        )
+    merged_in = any(_is_merge_move(why) and _new_on_main(project, start, sha) for _, sha, why in moves)
     merges = [c for c in project.commits("main") if c.is_merge and not project.is_ancestor(c.sha, start)]
-    if new or merges:
+    if not direct and (new or merges or merged_in):
         return
     others = [name for name in project.branches() if name != "main"]
     if others and project.resolve("main") != start:
@@ -101,13 +151,17 @@ def test_work_was_done_on_a_branch(repo):
             "`git log --oneline --graph --all` to see. Then switch to your branch with `git switch <name>`, "
             "make the change there and commit it."
         )
+    if direct:
+        raise AssertionError(
+            f"Your commit {direct[-1][0][:7]} was made straight on main (`git reflog main` shows it as a commit "
+            f"on main), not on a branch. {RESET} Then make a branch with `git switch -c add-inactive`, commit "
+            "the change there, switch back to main and merge it."
+        )
     raise AssertionError(
-        "There is no branch besides main, so the change was not tried out on a branch. Make one with "
-        "`git switch -c add-inactive`, commit the change there, then switch back to main and merge it. "
-        "Keep the branch after merging: it is how the checks see you used one. "
-        "(If you did use a branch and deleted it after a fast-forward merge, the checks cannot see it any "
-        "more: make it again with `git branch <its name> main`.) "
-        f"If you committed straight onto main, {RESET}"
+        "There is no branch besides main, and main has not taken in a branch (no merge), so the change was not "
+        "tried out on a branch. Make one with `git switch -c add-inactive`, commit the change there, then switch "
+        "back to main and merge it. If you committed straight onto main, "
+        f"{RESET}"
     )
 
 

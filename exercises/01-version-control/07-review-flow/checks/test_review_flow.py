@@ -6,6 +6,7 @@ several, `git push -u` or not, all pass.
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -197,12 +198,59 @@ def test_a_branch_is_pushed(repo):
     _branch(repo)
 
 
+def _amended_commit(repo, tip):
+    """When work/'s reflog says the commit now at the remote branch's tip was made with `git commit --amend`:
+    the commit it replaced (the reviewed one). None otherwise."""
+    work = repo("work")
+    if not work.path.is_dir() or not work.is_repo():
+        return None
+    for local, sha in sorted(work.branches().items()):
+        if sha != tip:
+            continue
+        out = work.git("log", "-g", "--format=%H%x1f%gs", f"refs/heads/{local}", check=False)
+        entries = [line.split("\x1f", 1) for line in out.splitlines() if "\x1f" in line]  # newest first
+        for i, (new, why) in enumerate(entries[:-1]):
+            if new == tip and why.startswith("commit (amend)"):
+                return entries[i + 1][0]
+    return None
+
+
+def _amend_message(remote, name, tip, replaced) -> str:
+    pushed = remote.resolve(replaced) is not None
+    what = ("and replaced it on the remote with `git push --force`. That rewrote history the reviewer had "
+            "already read" if pushed else "instead of adding a new commit on top of it")
+    return (
+        f"Your branch {name} has one commit beyond main: you changed your first commit with `git commit --amend` "
+        f"{what}, so they cannot see just what changed since their review (and anyone who had fetched the "
+        "branch now has a copy that no longer matches). Your first commit is not lost: `git reflog` in work/ "
+        f"still lists it, as {replaced[:7]}. To make the review fix a commit of its own, in work/: "
+        f"`git reset --soft {replaced[:7]}` (the branch goes back to your first commit; the rename stays, "
+        "staged), then `git commit -m \"Rename the column, as asked in review\"`, then "
+        "`git push --force-with-lease` (this once: the remote has the amended commit, and this replaces it; "
+        "--force-with-lease refuses if someone else pushed to your branch meanwhile). "
+        f"Or start again: {RESET}"
+    )
+
+
 @pytest.mark.points(1)
 def test_review_fix_is_a_follow_up_commit(repo):
     """The branch has your change and a follow-up commit for the review"""
     remote, meta, name, tip = _branch(repo)
     commits = _new_commits(remote, meta, tip)
-    assert len(commits) >= 2, (
+    if len(commits) >= 2:
+        return
+    replaced = _amended_commit(repo, tip)
+    if replaced is not None and len(commits) == 1:
+        raise AssertionError(_amend_message(remote, name, tip, replaced))
+    sql = remote.show(tip, SQL) or ""
+    if commits and re.search(rf"\b{re.escape(meta['column'])}\b", sql):
+        raise AssertionError(
+            f"Your branch {name} has one commit beyond main, and it already holds the reviewer's rename. The "
+            "reviewer wants the rename as a new commit on top of the one they read, so they can see just what "
+            f"changed since. {RESET} Then commit and push the two dates first, read the review, and make the "
+            "rename a second commit."
+        )
+    raise AssertionError(
         f"Your branch {name} has {len(commits)} commit beyond main. The reviewer wants their change as a new "
         "commit on the same branch, so they can see what changed since they read it: make the change in work/, "
         "commit it, and `git push` again." + _ahead_hint(repo, name, tip)

@@ -30,6 +30,25 @@ def _same_text(a, b):
     return a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
 
 
+def _fix_route(project):
+    """The one route back to a fixed last commit from wherever the learner is, in words: fold any commits
+    made on top back into the last one, keep the export out, add the script, amend. Every check that finds
+    the history in the wrong shape gives this same route."""
+    extra = len(project.commits()) - 2
+    steps = []
+    if extra > 0:
+        steps.append(f"`git reset --soft HEAD~{extra}` (this undoes your {extra} newer commit(s) but keeps "
+                     "their changes, staged)")
+    if project.tracked(EXPORT) and EXPORT in project.files_at(f"HEAD~{max(extra, 0)}"):
+        steps.append(f"`git rm --cached {EXPORT}` (out of the commit, still on disk)")
+    elif project.tracked(EXPORT):
+        steps.append(f"`git restore --staged {EXPORT}` (out of the commit, still on disk)")
+    if not project.tracked(MISSING):
+        steps.append(f"`git add {MISSING}`")
+    steps.append("`git commit --amend -m \"the corrected message\"`")
+    return "In project/, run " + ", then ".join(steps) + "."
+
+
 def _first_commit(project):
     roots = project.git("rev-list", "--max-parents=0", "HEAD").split()
     return roots[-1] if roots else None
@@ -40,10 +59,14 @@ def test_export_unstaged_and_kept(repo):
     """(a) The voter export is out of the commit, but still on disk"""
     project = _project(repo)
     if EXPORT in project.files_at("HEAD"):
-        raise AssertionError(
-            f"{EXPORT} went into your last commit. Take it out again: `git rm --cached {EXPORT}` "
-            f"(it stays on disk), then `git commit --amend --no-edit`."
-        )
+        raise AssertionError(f"{EXPORT} went into your last commit. Take it out again. {_fix_route(project)}")
+    start = project.facts["start"]
+    for c in project.commits():
+        if c.sha != start and EXPORT in project.files_at(c.sha):
+            raise AssertionError(
+                f"{EXPORT} is in commit {c.sha[:7]} (\"{c.subject}\"). Personal data must not be in any commit. "
+                f"{_fix_route(project)}"
+            )
     for c in project.commits(all_refs=True):
         assert EXPORT not in project.files_at(c.sha), (
             f"{EXPORT} is in commit {c.sha[:7]} (\"{c.subject}\"). Personal data must not be in any commit. "
@@ -108,8 +131,7 @@ def test_last_commit_fixed_in_place(repo):
     if len(commits) > 2:
         raise AssertionError(
             f"History has {len(commits)} commits; it should still have 2. You added a new commit on top "
-            f"instead of fixing the last one. Fold it back in: `git reset --soft HEAD~1` (your changes stay "
-            f"staged), then `git commit --amend -m \"the corrected message\"`."
+            f"instead of fixing the last one. Fold it back in. {_fix_route(project)}"
         )
     if len(commits) < 2:
         raise AssertionError(
@@ -120,10 +142,8 @@ def test_last_commit_fixed_in_place(repo):
     untouched = MISSING not in project.files_at("HEAD") and any(
         re.search(rf"\b{t}\b", head.message, re.IGNORECASE) for t in TYPOS
     )
-    assert not untouched, (
-        f"The last commit is not fixed yet: it still has the typo and still lacks {MISSING}. "
-        f"Stage the script with `git add {MISSING}`, then run `git commit --amend -m \"the corrected message\"`."
-    )
+    assert not untouched, f"The last commit is not fixed yet: it still has the typo and still lacks {MISSING}. " \
+                          f"{_fix_route(project)}"
     assert KEEP_SQL in project.files_at("HEAD"), (
         f"Your last commit lost {KEEP_SQL}. Put it back: `git add {KEEP_SQL}`, then "
         f"`git commit --amend --no-edit`."
