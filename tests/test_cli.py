@@ -114,6 +114,58 @@ def test_solution_opens_only_after_passing(ready):
     assert out.returncode == 0 and "return a + b" in out.stdout
 
 
+def _all_done(cli) -> None:
+    from flowcamp.course import Course
+    from flowcamp.workspace import Workspace
+
+    course = Course(COURSE_DIR)
+    ws = Workspace(cli.ws, course)
+    for ex in course.exercises:
+        ws.record_result(ex, "pass", ex.points, ex.points)
+
+
+def test_every_exercise_done_is_not_an_error(ready):
+    """With nothing current, check/watch/hint/solution say so on stdout, name an id to pass, and exit 0;
+    check --json answers with the 'done' document docs/cli.md shows."""
+    cli = ready
+    _all_done(cli)
+    last = json.loads(cli("list", "--json").stdout)[-1]["id"]
+    out = cli("check", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["version"] == 1 and doc["exercise"] is None and doc["status"] == "done"
+    assert f"uv run flowcamp check {last}" in doc["message"]
+    for command in ("check", "watch", "hint", "solution"):
+        out = cli(command)
+        said = " ".join(out.stdout.split())
+        assert out.returncode == 0, (command, out.stdout, out.stderr)
+        assert "Every exercise is done" in said and f"`uv run flowcamp {command} {last}`" in said, (command, said)
+        assert "Error" not in out.stdout + out.stderr, (command, out.stderr)
+
+
+def test_solution_defaults_to_the_current_exercise(ready):
+    cli = ready
+    out = cli("solution")
+    assert out.returncode == 1 and "solution of add opens once" in " ".join(out.stderr.split()), out.stderr
+
+
+def test_cli_md_shows_the_all_done_json_as_printed(ready):
+    """The 'done' document in docs/cli.md has the fields and status the command prints."""
+    import re
+
+    from conftest import ROOT
+
+    cli = ready
+    _all_done(cli)
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("### `flowcamp check --json` when every exercise is done", 1)[1]
+    documented = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
+    printed = json.loads(cli("check", "--json").stdout)
+    assert documented.keys() == printed.keys()
+    assert {k: documented[k] for k in ("version", "exercise", "status")} == \
+           {k: printed[k] for k in ("version", "exercise", "status")}
+
+
 def test_reset_needs_yes_without_a_terminal(ready):
     cli = ready
     f = cli.ws / "00-demo/01-add/calc.py"
@@ -185,3 +237,38 @@ def test_dev_check_proves_an_exercise_and_leaves_nothing_running():
     if shutil.which("pgrep"):
         left = subprocess.run(["pgrep", "-f", "flowcamp-dev-"], capture_output=True, text=True).stdout.split()
         assert not left, f"dev check left processes running: {left}"
+
+
+def _fresh_terminal_env(tmp_path) -> dict:
+    """The environment of a new terminal: no virtual environment active, so `flowcamp` is not on PATH."""
+    venv = os.environ.get("VIRTUAL_ENV")
+    bins = {os.path.dirname(sys.executable)} | ({os.path.join(venv, "bin"), os.path.join(venv, "Scripts")}
+                                                 if venv else set())
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in bins)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT", "UV_PROJECT_ENVIRONMENT",
+                                                            "FLOWCAMP_COURSE", "FLOWCAMP_WORKSPACE")}
+    return {**env, "PATH": path, "CI": "true", "NO_COLOR": "1", "UV_NO_PROGRESS": "1",
+            "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv on PATH")
+def test_setup_md_quotes_what_uv_run_flowcamp_prints_outside_the_course_folder(tmp_path):
+    """docs/setup.md's troubleshooting box quotes the error of `uv run flowcamp` run outside the course folder:
+    the quoted lines are what the command prints there."""
+    import re
+
+    from conftest import ROOT
+
+    text = (ROOT / "docs" / "setup.md").read_text(encoding="utf-8")
+    box = text.split('??? question "`uv run flowcamp` prints `error: Failed to spawn: flowcamp`"', 1)
+    assert len(box) == 2, "the troubleshooting box about `uv run flowcamp` outside the course folder is missing"
+    quoted = re.search(r"```output\n(.*?)\n\s*```", box[1], re.S)
+    assert quoted, "the box quotes no error text (an ```output block)"
+    lines = [line.strip() for line in quoted.group(1).splitlines() if line.strip()]
+    elsewhere = tmp_path / "Documents"
+    elsewhere.mkdir()
+    done = subprocess.run([shutil.which("uv"), "run", "flowcamp"], cwd=elsewhere, capture_output=True, text=True,
+                          env=_fresh_terminal_env(tmp_path), timeout=120)
+    printed = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode != 0, printed
+    assert lines and lines == printed, f"docs/setup.md quotes {lines}, but `uv run flowcamp` printed {printed}"

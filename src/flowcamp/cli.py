@@ -27,7 +27,9 @@ from flowcamp.workspace import Workspace, WorkspaceError
 app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode="rich",
                   help="flowcamp: from Civis to version-controlled, tested Prefect pipelines.")
 
-def find(ws: Workspace, key: Optional[str]) -> Exercise:
+def find(ws: Workspace, key: Optional[str], command: str = "check", as_json: bool = False) -> Exercise:
+    """The exercise named `key`; else the one the terminal is in; else the current one. When every exercise is
+    done there is no current one: say so (a JSON answer with --json) and exit with 0, as docs/cli.md says."""
     if key:
         try:
             return ws.course.get(key)
@@ -38,8 +40,24 @@ def find(ws: Workspace, key: Optional[str]) -> Exercise:
         return here
     ex = ws.current()
     if ex is None:
-        raise fail("Every exercise is done. Name one to check it again, e.g. `uv run flowcamp check check-loop`.", EXIT_OK)
+        raise all_done(ws, command, as_json)
     return ex
+
+
+ALL_DONE_ASK = {"check": "Name one to check it again", "watch": "Name one to watch it again",
+                "hint": "Name one to see its hints again", "solution": "Name the one whose solution you want to see"}
+
+
+def all_done(ws: Workspace, command: str, as_json: bool = False) -> typer.Exit:
+    """Every exercise is done, and the command was given no id: nothing is wrong, there is just nothing current."""
+    example = ws.course.exercises[-1].id if ws.course.exercises else "ID"
+    message = (f"Every exercise is done, so there is no current exercise. {ALL_DONE_ASK.get(command, 'Name one')}: "
+               f"`uv run flowcamp {command} {example}`. `uv run flowcamp list` shows every id.")
+    if as_json:
+        print(json.dumps({"version": 1, "exercise": None, "status": "done", "message": message}, indent=2))
+    else:
+        console.print(escape(message))
+    return typer.Exit(EXIT_OK)
 
 
 def _exercise_here(ws: Workspace) -> Exercise | None:
@@ -215,7 +233,7 @@ def check(
 ):
     """Run an exercise's checks. Exit status: 0 pass, 1 fail, 2 error, 3 timeout."""
     ws = workspace(create=not as_json, quiet=as_json)
-    ex = find(ws, exercise)
+    ex = find(ws, exercise, "check", as_json)
     _warm(ws, ex)
     if not as_json:
         console.print(f"[bold]{escape(ex.title)}[/] ([cyan]{ex.id}[/])")
@@ -237,7 +255,7 @@ def watch(
 ):
     """Check again each time you save; move on to the next exercise when it passes. Ctrl+C stops."""
     ws = workspace(create=True)
-    ex = find(ws, exercise)
+    ex = find(ws, exercise, "watch")
     _warm(ws, ex)
     try:
         while True:
@@ -263,7 +281,7 @@ def watch(
 def hint(exercise: Optional[str] = typer.Argument(None, help="Exercise id (default: the current one).")):
     """Show the next hint for an exercise (one more each time)."""
     ws = workspace(create=True)
-    ex = find(ws, exercise)
+    ex = find(ws, exercise, "hint")
     _warm(ws, ex)
     got = ws.next_hint(ex)
     if got is None:
@@ -304,20 +322,34 @@ def reset(
 
 
 @app.command()
-def solution(exercise: str = typer.Argument(..., help="Exercise id.")):
+def solution(exercise: Optional[str] = typer.Argument(None, help="Exercise id (default: the current one).")):
     """Show the reference solution of an exercise, once your own passes."""
     ws = workspace()
-    ex = find(ws, exercise)
+    ex = find(ws, exercise, "solution")
     _warm(ws, ex)
     if not ws.entry(ex).get("passed"):
         raise fail(f"The solution of {ex.id} opens once your own answer passes: `uv run flowcamp check {ex.id}`. "
                    f"Until then, `uv run flowcamp hint {ex.id}` gives hints.", EXIT_FAIL)
+    from flowcamp.kinds import walkthrough
+
     for p in sorted(ex.solution_dir.rglob("*")):
         if p.is_file() and "__pycache__" not in p.parts:
             lexer = {".py": "python", ".sql": "sql", ".sh": "bash", ".ipynb": "json", ".toml": "toml"}.get(p.suffix,
                                                                                                            "text")
             console.rule(p.relative_to(ex.solution_dir).as_posix())
-            console.print(Syntax(p.read_text(encoding="utf-8"), lexer, line_numbers=True, word_wrap=True))
+            text = p.read_text(encoding="utf-8")
+            if not walkthrough.is_walkthrough(text):
+                console.print(Syntax(text, lexer, line_numbers=True, word_wrap=True))
+                continue
+            # A walk-through: numbered steps, each with why, then what to type or change.
+            styles = {"intro": "", "step": "bold", "why": ""}
+            for what, body in walkthrough.display(text):
+                if what in styles:
+                    console.print(("\n" if what == "step" else "") + body, style=styles[what] or None,
+                                  markup=False, highlight=False)
+                else:
+                    console.print(Syntax(body, {"command": "bash", "diff": "diff"}.get(what, "text"),
+                                         word_wrap=True, padding=(0, 2)))
     console.print("[dim]Yours passed too: a different answer that passes is just as good.[/]")
 
 
