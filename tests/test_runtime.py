@@ -201,3 +201,34 @@ def test_edited_course_checks_and_an_updated_environment_are_seen_at_once(golden
     assert run_check(ws, ex).status is Status.FAIL
     second = _wait_for_worker(ws)
     assert second != first
+
+
+@worker_only
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_the_warm_learner_parent_serves_many_checks_and_is_replaced_when_broken(add_ws, tmp_path):
+    """The worker keeps one warm learner parent across checks (a learner process is forked from it in
+    milliseconds); what a check's learner processes leave behind is gone before the next check; a parent
+    the learner's code killed is replaced, and neither check is the learner's failure."""
+    ws, ex, calc = add_ws
+    parents, escaped = tmp_path / "parents", tmp_path / "escaped"
+    calc.write_text("import os, subprocess, sys\n"
+                    f"open({str(parents)!r}, 'a').write(f'{{os.getppid()}}\\n')\n"
+                    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], "
+                    "start_new_session=True)\n"
+                    f"open({str(escaped)!r}, 'a').write(f'{{p.pid}}\\n')\n" + RIGHT)
+    run_check(ws, ex)  # cold: starts the worker
+    _wait_for_worker(ws)
+    parents.unlink()
+    for _ in range(2):
+        assert run_check(ws, ex).status is Status.PASS
+    seen = set(parents.read_text().split())
+    assert len(seen) == 1, f"each check had a new warm parent: {seen}"
+    time.sleep(0.5)
+    left = [int(p) for p in escaped.read_text().split() if _alive(int(p))]
+    assert not left, f"processes the learner's code started outlived their check: {left}"
+    # The learner's code kills its warm parent: this check still passes, and the next gets a new parent.
+    os.kill(int(next(iter(seen))), 9)
+    assert run_check(ws, ex).status is Status.PASS
+    parents.unlink()
+    assert run_check(ws, ex).status is Status.PASS
+    assert set(parents.read_text().split()) != seen
