@@ -1,5 +1,7 @@
 """Checks for exercise env-settings: settings.py reads settings from environment variables."""
 
+import difflib
+import os
 import re
 import secrets
 
@@ -13,6 +15,11 @@ FILE = "settings.py"
 def _random_name(stem: str = "FLOWCAMP_CHECK") -> str:
     # A fresh name every run, so no name or value can be typed into settings.py.
     return f"{stem}_{secrets.token_hex(3).upper()}"
+
+
+def _stem(name: str) -> str:
+    """FLOWCAMP_CHECK_1A2B3C -> FLOWCAMP_CHECK: what a misspelled name still starts with."""
+    return name.rsplit("_", 1)[0]
 
 
 def _random_value() -> str:
@@ -39,8 +46,33 @@ def _call(learner, fn, *args):
         return None, err.__cause__
 
 
-def _expect_value(learner, mod, fn, *args):
-    """Call the learner's function while its variables are set; it must not raise."""
+def _asked_for(err, stem: str, set_names: list[str], expected: str | None = None) -> str | None:
+    """When the learner's error names a variable that is not set (a typo such as VAN_USER for VAN_USERNAME),
+    a sentence that leads with it: the name the code asked for, the names that are set, the closest one.
+
+    Only names are shown, never a value: the names come from the error's text and from the check itself.
+    """
+    names = []
+    for found in re.findall(re.escape(stem) + r"[A-Za-z0-9_]*", str(err), flags=re.IGNORECASE):
+        if found.upper() == stem.upper() or found in names or found in set_names or found == expected:
+            continue
+        if not os.environ.get(found):
+            names.append(found)
+    if not names:
+        return None
+    asked = names[0]
+    shown_set = " and ".join(", ".join(set_names).rsplit(", ", 1))
+    verb = "is" if len(set_names) == 1 else "are"
+    said = (f"Your code asked for {asked}, which is not set; the variable{'s' if len(set_names) > 1 else ''} "
+            f"that {verb} set {verb} {shown_set}.")
+    guess = difflib.get_close_matches(asked, ([expected] if expected else []) + set_names, n=1, cutoff=0.5)
+    if guess:
+        said += f" Did you mean {guess[0]}? Check how the name is spelled in settings.py."
+    return said
+
+
+def _expect_value(learner, mod, fn, *args, set_names: list[str] | None = None, stem: str | None = None):
+    """Call the learner's function while its variables (`set_names`) are set; it must not raise."""
     value, err = _call(learner, fn, *args)
     if err is None:
         return value
@@ -48,6 +80,9 @@ def _expect_value(learner, mod, fn, *args):
         raise AssertionError(f"`{fn.__name__}` is not written yet (it still raises NotImplementedError). See README.md.")
     shown = ", ".join(repr(a) for a in args)
     if isinstance(err, mod.MissingSettingError):
+        typo = _asked_for(err, stem or str(args[0]), set_names or [str(args[0])])
+        if typo:
+            raise AssertionError(f"{typo} (`{fn.__name__}({shown})` stopped with MissingSettingError.)")
         raise AssertionError(
             f"The variables were set, but `{fn.__name__}({shown})` raised MissingSettingError anyway. "
             "The checks set variables after settings.py is imported. Read os.environ inside the "
@@ -99,7 +134,7 @@ def test_reads_value(learner, monkeypatch):
     get_setting = learner.get(mod, "get_setting")
     name, value = _random_name(), _random_value()
     monkeypatch.setenv(name, value)
-    result = _expect_value(learner, mod, get_setting, name)
+    result = _expect_value(learner, mod, get_setting, name, set_names=[name], stem=_stem(name))
     assert result == value, (
         f"`get_setting({name!r})` returned {result!r}, but the environment variable {name} holds {value!r}. "
         "Return the value you read from os.environ."
@@ -115,9 +150,9 @@ def test_reads_at_call_time(learner, monkeypatch):
     name = _random_name()
     first, second = _random_value(), _random_value()
     monkeypatch.setenv(name, first)
-    got_first = _expect_value(learner, mod, get_setting, name)
+    got_first = _expect_value(learner, mod, get_setting, name, set_names=[name], stem=_stem(name))
     monkeypatch.setenv(name, second)
-    got_second = _expect_value(learner, mod, get_setting, name)
+    got_second = _expect_value(learner, mod, get_setting, name, set_names=[name], stem=_stem(name))
     assert (got_first, got_second) == (first, second), (
         f"{name} was set to {first!r} and then changed to {second!r}, but get_setting returned "
         f"{got_first!r} and then {got_second!r}. Read os.environ inside get_setting, every time it is "
@@ -176,7 +211,8 @@ def test_credentials_pair(learner, monkeypatch):
     user, password = _random_value(), _random_value()
     monkeypatch.setenv(f"{prefix}_USERNAME", user)
     monkeypatch.setenv(f"{prefix}_PASSWORD", password)
-    result = _expect_value(learner, mod, credentials, prefix)
+    result = _expect_value(learner, mod, credentials, prefix,
+                           set_names=[f"{prefix}_USERNAME", f"{prefix}_PASSWORD"], stem=prefix)
     if isinstance(result, list):
         result = tuple(result)
     assert result == (user, password), (
@@ -199,6 +235,11 @@ def test_credentials_missing(learner, monkeypatch):
         err = _expect_missing_error(
             learner, mod, credentials, (prefix,),
             f"{prefix}_{present} is set but {missing_name} is not",
+        )
+        typo = None if missing_name in str(err) else _asked_for(
+            err, prefix, [f"{prefix}_{present}"], expected=missing_name)
+        assert typo is None, (
+            f"{typo} (This was the check where {missing_name} is not set: the error should name {missing_name}.)"
         )
         assert missing_name in str(err), (
             f"When {missing_name} is not set, `database_credentials({prefix!r})` raised an error that says "
