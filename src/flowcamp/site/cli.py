@@ -137,3 +137,18 @@ def _stop(proc: subprocess.Popen) -> int | None:
             proc.kill()
             return proc.wait()
     return proc.poll()
+
+
+@site_app.command()
+def screenshots(out_dir: Path | None = typer.Option(None, "--out-dir", "-o",
+                                                    help="Where to save the pictures (default: docs/images/).")) -> None:
+    """Take the Prefect UI picture the lessons show: a throwaway server, a demo flow, headless Chromium."""
+    from flowcamp.site.screenshots import PICTURE, ScreenshotError, take_prefect_screenshot
+
+    folder = out_dir or _root() / "docs" / "images"
+    try:
+        saved = take_prefect_screenshot(folder / PICTURE)
+    except ScreenshotError as e:
+        err.print(f"[bold red]Error:[/] {escape(str(e))}")
+        raise typer.Exit(1) from None
+    console.print(f"Saved {saved}. Look at it, then commit it.")
