@@ -9,6 +9,8 @@ exercise reaches the menu and the pages with no hand edit.
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import os
 import posixpath
 import re
@@ -22,7 +24,7 @@ import pytest
 
 from flowcamp.course import Course
 from flowcamp.site import exercise_uri, generate, lesson_uri, nav_is_current
-from flowcamp.site.lessons import insert_after_overview
+from flowcamp.site.lessons import by_module, insert_after_overview, module_label
 from flowcamp.site.links import relative_link, yaml_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,6 +182,323 @@ def test_generated_pages_are_git_ignored_and_templates_are_not(built_site):
     for template in sorted((ROOT / "docs" / "templates").glob("*.md")):
         rel = template.relative_to(ROOT).as_posix()
         assert subprocess.run(["git", "check-ignore", "-q", rel], cwd=ROOT, check=False).returncode == 1, f"{rel} is ignored"
+
+
+# ----------------------------------------------------------------------- the site as a learner sees it
+
+
+def page_html(site: Path, uri: str) -> str:
+    return built_page(site, uri).read_text(encoding="utf-8")
+
+
+def plain(html: str) -> str:
+    """The text of some HTML, tags removed and spaces collapsed."""
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+
+
+def source_of(uri: str) -> Path:
+    """The Markdown a generated lesson or exercise page is made from."""
+    for ls in LESSONS:
+        if lesson_uri(ls.id) == uri:
+            return ROOT / ls.path
+    for ex in EXERCISES:
+        if exercise_uri(ex.path) == uri:
+            return ex.source_dir / "README.md"
+    raise KeyError(uri)
+
+
+SQL_CONFLICT = next(exercise_uri(ex.path) for ex in EXERCISES if ex.id == "sql-conflict")
+READING_HISTORY = lesson_uri("01-version-control/02-reading-history")
+FIRST_REPOSITORY = lesson_uri("01-version-control/01-first-repository")
+CONTENT_PAGES = [lesson_uri(ls.id) for ls in LESSONS] + [exercise_uri(ex.path) for ex in EXERCISES]
+
+
+# Item 14: lists -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uri", [READING_HISTORY, FIRST_REPOSITORY])
+def test_a_numbered_list_then_a_bullet_list_stay_two_lists(built_site, uri):
+    out, _log = built_site
+    html = page_html(out, uri)
+    start = html.index("Challenge: which command?")
+    box = html[start:html.index("Solution", start)]
+    assert box.count("<ol") == 1 and box.count("<ul") == 1, (
+        f"{uri}: the numbered questions and the lettered answers of 'Challenge: which command?' should be "
+        "two lists (the sane_lists extension)")
+    assert len(re.findall(r"<li>", box[box.index("<ol"):box.index("</ol>")])) == 4
+
+
+def test_numbered_steps_keep_their_numbers(built_site):
+    out, _log = built_site
+    html = page_html(out, SQL_CONFLICT)
+    step4 = html.index("Write the query you want")
+    ol = html.rindex("<ol", 0, step4)
+    assert re.match(r'<ol start="4"', html[ol:]), "sql-conflict's steps 4 to 7 should be numbered from 4"
+
+
+# Item 15: tables ------------------------------------------------------------------------------------
+
+
+def css_rules(css: str) -> list[tuple[str, str]]:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    return [(sel.strip(), body) for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css)]
+
+
+def test_only_exercise_ids_are_kept_on_one_line():
+    rules = css_rules((ROOT / "docs" / "stylesheets" / "extra.css").read_text(encoding="utf-8"))
+    nowrap = [sel for sel, body in rules if re.search(r"white-space:\s*nowrap", body)]
+    assert nowrap, "exercise ids in tables should still stay on one line"
+    for sel in nowrap:
+        for one in sel.split(","):
+            assert ".exercise-id" in one, f"'{one.strip()} {{ white-space: nowrap }}' reaches beyond exercise ids"
+
+
+def test_exercise_ids_in_the_generated_tables_carry_their_class(built_site):
+    out, _log = built_site
+    for uri in ("exercises/index.md", "instructors.md"):
+        html = page_html(out, uri)
+        for ex in EXERCISES:
+            assert f'<code class="exercise-id">{ex.id}</code>' in html, f"{uri}: the id {ex.id} has no class"
+
+
+# What a browser shows: Debian's Chromium, headless, measures the laid-out page. A script added to a copy
+# of the built page writes what it measured into the page, and --dump-dom prints it.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (.ci/run installs Debian's chromium)")
+
+MEASURE = """<script>
+addEventListener("load", () => setTimeout(() => {
+  const r = {tables: []};
+  for (const t of document.querySelectorAll("article table")) {
+    let scrolls = false;
+    for (let e = t; e && e.tagName !== "ARTICLE"; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if (o === "auto" || o === "scroll") { scrolls = true; break; }
+    }
+    const room = t.closest("article").clientWidth;
+    const cut = [...t.querySelectorAll("td, th")].filter(c => c.scrollWidth > c.clientWidth + 1).length;
+    r.tables.push({head: t.rows[0].innerText.slice(0, 40), width: t.scrollWidth, room, scrolls, cut});
+  }
+  const copy = '[data-md-type="copy"], .md-clipboard';
+  r.copy = document.querySelectorAll(copy).length;
+  r.copyInOutput = [...document.querySelectorAll(copy)].filter(b => b.closest(".no-copy")).length;
+  r.blocks = document.querySelectorAll("article pre > code").length;
+  r.outputBlocks = document.querySelectorAll("article .no-copy pre > code, article pre.no-copy > code").length;
+  document.body.setAttribute("data-measure", JSON.stringify(r));
+}, 300));
+</script>"""
+
+
+def measure(site: Path, uri: str, width: int) -> dict:
+    """Open the built page in Chromium at ``width`` px and measure its tables and copy buttons."""
+    page = built_page(site, uri)
+    probe = page.with_name(f"measure-{width}.html")
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},900",
+         "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    m = re.search(r'data-measure="([^"]*)"', proc.stdout)
+    assert m, f"Chromium did not measure {uri}:\n{proc.stderr[-2000:]}"
+    return json.loads(html_lib.unescape(m.group(1)))
+
+
+BENCHMARKS = ["benchmarks/checks.md", "benchmarks/warehouse.md"]
+
+
+@needs_browser
+@pytest.mark.parametrize("uri", [SQL_CONFLICT, *BENCHMARKS])
+def test_wide_tables_fit_or_scroll_and_cut_no_text(built_site, uri):
+    out, _log = built_site
+    wide = measure(out, uri, 1280)
+    assert wide["tables"], f"{uri}: no table measured"
+    for table in wide["tables"]:
+        assert table["cut"] == 0, f"{uri} at 1280 px: text cut off in the table {table}"
+    for table in wide["tables"]:  # on a laptop's screen, every column in view, with long code wrapped
+        assert table["width"] <= table["room"] + 1, f"{uri} at 1280 px: a table wider than the page {table}"
+    for table in measure(out, uri, 390)["tables"]:
+        assert table["cut"] == 0, f"{uri} at 390 px: text cut off in the table {table}"
+        assert table["width"] <= table["room"] + 1 or table["scrolls"], f"{uri} at 390 px: cut, no scroll {table}"
+
+
+@needs_browser
+def test_output_blocks_show_no_copy_button_in_a_browser(built_site):
+    out, _log = built_site
+    seen = measure(out, READING_HISTORY, 1280)
+    assert seen["outputBlocks"] >= 5, f"the reading-history lesson shows program output: {seen}"
+    assert seen["copyInOutput"] == 0, f"an output block has a copy button: {seen}"
+    assert seen["copy"] == seen["blocks"] - seen["outputBlocks"], f"every command should have a copy button: {seen}"
+
+
+# Item 16: from page to page -------------------------------------------------------------------------
+
+
+def footer_links(html: str) -> dict[str, str]:
+    """{'prev': href, 'next': href} of Material's footer."""
+    out = {}
+    for tag in re.findall(r"<a [^>]*md-footer__link--(?:prev|next)[^>]*>", html):
+        side = "prev" if "md-footer__link--prev" in tag else "next"
+        out[side] = re.search(r'href="([^"]*)"', tag).group(1)
+    return out
+
+
+def resolve(uri: str, href: str) -> str:
+    """A link on the built page of ``uri`` as a page URL ('lessons/a/b')."""
+    return posixpath.normpath(posixpath.join(url(uri) + "/", href)).strip("/").removesuffix("/index.html")
+
+
+@pytest.mark.parametrize("i", range(len(LESSONS)), ids=[ls.id for ls in LESSONS])
+def test_lessons_have_previous_and_next_in_lesson_order(built_site, i):
+    out, _log = built_site
+    uri = lesson_uri(LESSONS[i].id)
+    links = footer_links(page_html(out, uri))
+    prev = lesson_uri(LESSONS[i - 1].id) if i else "lessons/index.md"
+    after = lesson_uri(LESSONS[i + 1].id) if i + 1 < len(LESSONS) else "exercises/index.md"
+    assert set(links) == {"prev", "next"}, f"{uri} has no Previous/Next buttons (navigation.footer)"
+    assert resolve(uri, links["prev"]) == url(prev) and resolve(uri, links["next"]) == url(after)
+
+
+def learning_steps() -> list[str]:
+    steps = []
+    for ls in LESSONS:
+        steps += [lesson_uri(ls.id)] + [exercise_uri(ex.path) for ex in COURSE.exercises_of(ls)]
+    return steps
+
+
+@pytest.mark.parametrize("uri", learning_steps()[:-1])
+def test_each_page_ends_with_a_link_to_the_next_step(built_site, uri):
+    """A lesson ends on its exercise, an exercise on the next lesson: the footer alone would skip them."""
+    out, _log = built_site
+    steps = learning_steps()
+    html = page_html(out, uri)
+    m = re.search(r"<p><strong>Next:</strong>(.*?)</p>", html, re.S)
+    assert m, f"{uri} does not end with a 'Next:' link"
+    hrefs = re.findall(r'href="([^"]*)"', m.group(1))
+    assert [resolve(uri, h) for h in hrefs] == [url(steps[steps.index(uri) + 1])]
+
+
+# Item 18: commands and output -----------------------------------------------------------------------
+
+
+def fences(text: str) -> list[str]:
+    """The info string of every fenced code block (nested ones included)."""
+    out, fence = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\s*(`{3,}|~{3,})\s*([^`\s]*)", line)
+        if fence is None and m:
+            fence = m.group(1)
+            out.append(m.group(2))
+        elif fence is not None and line.strip() == fence:
+            fence = None
+    return out
+
+
+def test_no_console_blocks_and_no_prompts_in_commands():
+    for path in [ROOT / ls.path for ls in LESSONS] + [ex.source_dir / "README.md" for ex in EXERCISES]:
+        text = path.read_text(encoding="utf-8")
+        assert "console" not in fences(text), f"{path}: a ```console block mixes a command and its output"
+        for block in re.findall(r"```(?:bash|powershell)\n(.*?)```", text, re.S):
+            assert not re.search(r"^\s*\$ ", block, re.M), f"{path}: a command to copy starts with a $ prompt"
+
+
+@pytest.mark.parametrize("uri", CONTENT_PAGES)
+def test_output_blocks_have_no_copy_button_and_diffs_have_colours(built_site, uri):
+    out, _log = built_site
+    html = page_html(out, uri)
+    kinds = fences(source_of(uri).read_text(encoding="utf-8"))
+    plain_output = re.findall(r'<pre class="output no-copy"><code>', html)
+    diffs = re.findall(r'<div class="language-diff highlight output no-copy"><pre>', html)
+    assert len(plain_output) == kinds.count("output"), f"{uri}: every ```output block should be plain, no copy"
+    assert len(diffs) == kinds.count("diff"), f"{uri}: every ```diff block should be a diff with no copy button"
+    for block in re.findall(r'<div class="language-diff[^"]*">(.*?)</div>', html, re.S):
+        assert '<span class="gd">' in block or '<span class="gi">' in block, f"{uri}: a diff with no colours"
+
+
+def test_git_show_output_is_a_coloured_diff(built_site):
+    out, _log = built_site
+    html = page_html(out, READING_HISTORY)
+    start = html.index('id="git-show-what-one-commit-changed"')
+    block = html[html.index('<div class="language-diff', start):]
+    block = block[:block.index("</div>")]
+    assert '<span class="gd">-HAVING MAX' in block and '<span class="gi">+HAVING MAX' in block
+
+
+# Item 19: times from the front matter ---------------------------------------------------------------
+
+
+def test_lesson_index_gives_each_lesson_and_module_its_time(built_site):
+    out, _log = built_site
+    text = plain(page_html(out, "lessons/index.md"))
+    for module, lessons in by_module(LESSONS):
+        total = sum(ls.teaching + ls.practice for ls in lessons)
+        teach = sum(ls.teaching for ls in lessons)
+        label = re.escape(module_label(module))
+        m = re.search(label + r"[^0-9]{0,5}\d+ lessons?, ([^:]+): ([^,]+) teaching", text)
+        assert m, f"the lesson index gives no total for {module_label(module)}"
+        assert (to_minutes(m.group(1)), to_minutes(m.group(2))) == (total, teach), module
+        for ls in lessons:
+            m = re.search(re.escape(ls.title) + r" \(([^:]+):", text)
+            assert m and to_minutes(m.group(1)) == ls.teaching + ls.practice, f"{ls.id}: wrong or no time"
+    m = re.search(r"The whole course: \d+ lessons, ([^:]+):", text)
+    assert m and to_minutes(m.group(1)) == sum(ls.teaching + ls.practice for ls in LESSONS)
+
+
+def to_minutes(text: str) -> int:
+    """'1 h 5 min' -> 65."""
+    text = text.replace("\u00a0", " ")
+    h = re.search(r"(\d+) h", text)
+    m = re.search(r"(\d+) min", text)
+    return (int(h.group(1)) * 60 if h else 0) + (int(m.group(1)) if m else 0)
+
+
+def test_instructor_notes_cover_every_module_with_the_lessons_timings(built_site):
+    out, _log = built_site
+    html = page_html(out, "instructors.md")
+    headings = [plain(h) for h in re.findall(r"<h3[^>]*>(.*?)</h3>", html, re.S)]
+    for module, lessons in by_module(LESSONS):
+        assert any(h.startswith(module_label(module)) for h in headings), f"no section for {module_label(module)}"
+    ids = {ex.id: COURSE.lesson_of(ex) for ex in EXERCISES}
+    for row in re.findall(r"<tr>(.*?)</tr>", html, re.S):
+        named = {ids[c] for c in re.findall(r"<code[^>]*>([^<]+)</code>", row) if c in ids}
+        numbers = re.findall(r"<td[^>]*>\s*(?:<em>)?(\d+)", row)
+        if named and numbers:
+            want = sum(ls.teaching + ls.practice for ls in named)
+            assert int(numbers[-1]) == want, f"instructors.md: a row says {numbers[-1]} min, the lessons {want}:\n{row}"
+
+
+def test_no_existing_module_is_said_to_be_coming(built_site):
+    out, _log = built_site
+    numbers = {ls.module.split("-")[0] for ls in LESSONS}
+    for uri in ("civis-to-code.md", "lessons/index.md", "instructors.md", "index.md"):
+        text = plain(page_html(out, uri))
+        for sentence in re.split(r"[.|]", text):
+            if re.search(r"coming|later (lesson|module)", sentence, re.I):
+                named = set(re.findall(r"module (\d\d)", sentence, re.I)) & numbers
+                assert not named, f"{uri} says module {named.pop()} is still to come: {sentence.strip()!r}"
+
+
+# Offline: no CDN ------------------------------------------------------------------------------------
+
+
+def external_assets(site: Path) -> list[str]:
+    """Every script, stylesheet or font the built site would fetch from another host."""
+    found = []
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|link)\b[^>]*>", html):
+            if re.search(r'\b(?:src|href)="(?:https?:)?//', tag) and (
+                    tag.startswith("<script") or re.search(r'rel="(?:stylesheet|preconnect|preload|modulepreload)"', tag)):
+                found.append(f"{page.relative_to(site)}: {tag}")
+    for css in site.rglob("*.css"):
+        found += [f"{css.relative_to(site)}: {m}" for m in
+                  re.findall(r"@import[^;]*https?://[^;]*|url\(\s*['\"]?(?:https?:)?//[^)]*\)", css.read_text(encoding="utf-8"))]
+    return found
+
+
+def test_the_site_needs_no_network(built_site):
+    out, _log = built_site
+    found = external_assets(out)
+    assert not found, "the site must work offline, but it loads:\n" + "\n".join(found[:10])
 
 
 # ------------------------------------------------------------------------- a new lesson in a small course

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flowcamp.course import Course, Exercise, folder_title
 from flowcamp.kinds import kind_of
+from flowcamp.site.lessons import exercise_id, next_step
 from flowcamp.site.links import (
     exercise_uri,
     indent,
@@ -121,6 +122,9 @@ def exercise_page(course: Course, ex: Exercise, docs_dir: Path) -> tuple[str, di
     parts = [f"# {ex.title}", "", about_box(ex), lead, "", body, ""]
     if ex.hints:
         parts.append(hints_section(ex))
+    step = next_step(course, exercise_uri(ex.path))
+    if step:
+        parts += ["", step]
     return with_note("\n".join(parts), f"exercises/{ex.path}/ (exercise.toml and README.md)"), links.assets
 
 
@@ -146,6 +150,6 @@ def exercise_index(course: Course) -> str:
             lesson_md = (f"[{md_cell(md_text(lesson.title))}]({relative_link(page, lesson_uri(lesson.id))})"
                          if lesson else "coming soon")
             title = f"[{md_cell(md_text(ex.title))}]({relative_link(page, exercise_uri(ex.path))})"
-            parts.append(f"| `{ex.id}` | {title} | {lesson_md} | {ex.kind} | {ex.points} |")
+            parts.append(f"| {exercise_id(ex.id)} | {title} | {lesson_md} | {ex.kind} | {ex.points} |")
         parts.append("")
     return with_note("\n".join(parts), NOTE_SOURCE)

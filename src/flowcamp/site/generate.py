@@ -36,7 +36,7 @@ Part = Callable[[Course, str], str]  # (course, page it goes on) -> Markdown
 # generated page -> (its template in docs/templates/, the marker's name, what replaces the marker, fallback)
 TEMPLATED: dict[str, tuple[str, str, Part, str]] = {
     "lessons/index.md": ("lessons-index.md", "lesson-list", lesson_list, "# Lessons\n"),
-    "instructors.md": ("instructors.md", "timings", timings, "# Running a workshop\n\n## Lesson timings\n"),
+    "instructors.md": ("instructors.md", "timings", timings, "# Running a workshop\n\n## Timings, module by module\n"),
     "civis-to-code.md": ("civis-to-code.md", "civis-map", civis_map, "# From Civis to code: the map\n"),
 }
 

@@ -70,51 +70,107 @@ def insert_after_overview(body: str, box: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def learning_path(course: Course) -> list[tuple[str, str, str]]:
+    """The order a learner goes through the site: each lesson, then its exercises.
+
+    (page, title, "lesson" or "exercise") for each step. The menu keeps lessons and exercises in two
+    sections (so the footer's Previous / Next goes lesson to lesson); this is the path between the two.
+    """
+    path = []
+    for ls in course.lessons:
+        path.append((lesson_uri(ls.id), ls.title, "lesson"))
+        path += [(exercise_uri(ex.path), ex.title, "exercise") for ex in course.exercises_of(ls)]
+    return path
+
+
+def next_step(course: Course, page: str) -> str:
+    """The line at the bottom of a lesson or exercise page that links the next step of the path ('' if none)."""
+    path = learning_path(course)
+    at = next((i for i, step in enumerate(path) if step[0] == page), None)
+    if at is None or at + 1 == len(path):
+        return ""
+    uri, title, kind = path[at + 1]
+    link = f"[{md_text(title)}]({relative_link(page, uri)})"
+    if kind == "exercise":
+        return f"**Next:** the exercise {link}.\n"
+    if path[at][2] == "exercise":
+        return f"**Next:** once the check passes, the lesson {link}.\n"
+    return f"**Next:** the lesson {link}.\n"
+
+
 def lesson_page(course: Course, lesson: Lesson) -> str:
-    """The lesson as written (front matter kept for the builders), with the box linking its exercises.
+    """The lesson as written (front matter kept for the builders), with the box linking its exercises
+    under the Overview and a link to the next step (its first exercise) at the bottom.
 
     Links inside the lesson are written for docs/lessons/NN-module/NN-topic.md, which is where this
     page goes, so they stay as they are.
     """
     text, body = lesson.text(), lesson.body()
     front = text[: len(text) - len(body)]
-    return front + with_note(insert_after_overview(body.lstrip("\n"), exercise_box(course, lesson)), lesson.path)
+    body = insert_after_overview(body.lstrip("\n"), exercise_box(course, lesson))
+    step = next_step(course, lesson_uri(lesson.id))
+    if step:
+        body = body.rstrip("\n") + "\n\n" + step
+    return front + with_note(body, lesson.path)
 
 
 # ------------------------------------------------------------------------------------ pages from lessons
 
 
+def exercise_id(ex_id: str) -> str:
+    """An exercise id as code that never breaks across lines (docs/stylesheets/extra.css)."""
+    return f"`{ex_id}`{{ .exercise-id }}"
+
+
+def time_split(lessons: list[Lesson]) -> str:
+    """'1 h 5 min: 40 min teaching, 25 min exercises' for a group of lessons (or one)."""
+    teach, practice = sum(ls.teaching for ls in lessons), sum(ls.practice for ls in lessons)
+    return f"{minutes(teach + practice)}: {minutes(teach)} teaching, {minutes(practice)} exercises"
+
+
 def lesson_list(course: Course, page: str) -> str:
-    """Every module and its lessons, with their time and exercises."""
+    """Every module with its total time, and its lessons with their time and exercises."""
     if not course.lessons:
         return "*The lessons are being written. They will appear here.*\n"
     out: list[str] = []
     for module, lessons in by_module(course.lessons):
-        out += [f"### {module_label(module)}", ""]
+        count = f"{len(lessons)} lesson" + ("s" if len(lessons) != 1 else "")
+        out += [f"### {module_label(module)}", "", f"{count}, {time_split(lessons)}.", ""]
         for n, ls in enumerate(lessons, start=1):
             exercises = course.exercises_of(ls)
-            about = minutes(ls.teaching + ls.practice)
+            about = time_split([ls])
             if exercises:
                 word = "exercise" if len(exercises) == 1 else "exercises"
                 links = ", ".join(f"[`{ex.id}`]({relative_link(page, exercise_uri(ex.path))})" for ex in exercises)
                 about += f"; {word} {links}"
             out.append(f"{n}. [{md_text(ls.title)}]({relative_link(page, lesson_uri(ls.id))}) ({about})")
         out.append("")
-    return "\n".join(out)
+    out.append(f"**The whole course:** {len(course.lessons)} lessons, {time_split(course.lessons)}.")
+    return "\n".join(out) + "\n"
 
 
 def timings(course: Course, page: str) -> str:
-    """The instructors' table: teaching and exercise minutes per lesson, with module and course totals."""
+    """The instructors' plan: one table per module (teaching and exercise minutes of each lesson, with
+    its exercises) and its total, then the whole course, module by module."""
     if not course.lessons:
         return "*No lessons yet.*\n"
-    out = ["| Lesson | Teaching | Exercises | Total |", "| --- | ---: | ---: | ---: |"]
+    out: list[str] = []
     for module, lessons in by_module(course.lessons):
-        out.append(f"| **{module_label(module)}** | | | |")
+        teach, practice = sum(ls.teaching for ls in lessons), sum(ls.practice for ls in lessons)
+        out += [f"### {module_label(module)}", "",
+                f"Lessons and exercises: **{minutes(teach + practice)}**. Add breaks and a buffer on top.", "",
+                "| Lesson | Exercise ids | Teaching, min | Exercises, min | Total, min |",
+                "| --- | --- | ---: | ---: | ---: |"]
         for ls in lessons:
             link = f"[{md_cell(md_text(ls.title))}]({relative_link(page, lesson_uri(ls.id))})"
-            out.append(f"| {link} | {ls.teaching} | {ls.practice} | {ls.teaching + ls.practice} |")
+            ids = ", ".join(exercise_id(ex.id) for ex in course.exercises_of(ls)) or "none"
+            out.append(f"| {link} | {ids} | {ls.teaching} | {ls.practice} | {ls.teaching + ls.practice} |")
+        out += [f"| *{folder_title(module)}: total* | | *{teach}* | *{practice}* | *{total(teach + practice)}* |", ""]
+    out += ["### The whole course", "",
+            "| Module | Teaching, min | Exercises, min | Total, min |", "| --- | ---: | ---: | ---: |"]
+    for module, lessons in by_module(course.lessons):
         teach, practice = sum(ls.teaching for ls in lessons), sum(ls.practice for ls in lessons)
-        out.append(f"| *{folder_title(module)}: total* | *{teach}* | *{practice}* | *{total(teach + practice)}* |")
+        out.append(f"| {module_label(module)} | {teach} | {practice} | {total(teach + practice)} |")
     teach = sum(ls.teaching for ls in course.lessons)
     practice = sum(ls.practice for ls in course.lessons)
     out.append(f"| **Whole course** | **{teach}** | **{practice}** | **{total(teach + practice)}** |")
