@@ -215,7 +215,7 @@ def _amended_commit(repo, tip):
     return None
 
 
-def _amend_message(remote, name, tip, replaced) -> str:
+def _amend_message(remote, name, replaced) -> str:
     pushed = remote.resolve(replaced) is not None
     what = ("and replaced it on the remote with `git push --force`. That rewrote history the reviewer had "
             "already read" if pushed else "instead of adding a new commit on top of it")
@@ -241,7 +241,7 @@ def test_review_fix_is_a_follow_up_commit(repo):
         return
     replaced = _amended_commit(repo, tip)
     if replaced is not None and len(commits) == 1:
-        raise AssertionError(_amend_message(remote, name, tip, replaced))
+        raise AssertionError(_amend_message(remote, name, replaced))
     sql = remote.show(tip, SQL) or ""
     if commits and re.search(rf"\b{re.escape(meta['column'])}\b", sql):
         raise AssertionError(
