@@ -47,13 +47,15 @@ def test_git_solution_is_a_walkthrough_without_sed_subshells_or_pipes(ex):
 def test_walkthrough_problems_name_shell_features():
     text = ("# walk-through\n\n# one\ngit log --format=%H | head -1\n\n# two\nsed -i s/a/b/ f.sql\n\n"
             "# three\ngit show $(git rev-parse HEAD)\n\n# four\ngit show <later>\n\n"
-            "# five: note <later>\ngit log\n#> later: ^commit (\\w+)\n")
+            "# five: note <later>\ngit log\n#> later: ^commit (\\w+)\n\n"
+            "# six\ngit log -p -- q.sql\n")
     found = "\n".join(walkthrough.problems(text))
     assert "step 1" in found and "`|`" in found
     assert "step 2" in found and "`sed`" in found
     assert "step 3" in found and "`$(`" in found
     assert "step 4" in found and "<later> is not found by an earlier step" in found
     assert "step 5" not in found
+    assert "step 6" in found and "lone `--`" in found
 
 
 def _git(folder: Path, *args: str) -> str:

@@ -19,7 +19,7 @@ git blame --date=short sql/turnout_by_district.sql
 
 # Show that commit's change (type the id you found instead of <commit>). The line that
 # starts with "-" is the filter as it was before: write it down as <old_line>, without the "-".
-git show <commit> -- sql/turnout_by_district.sql
+git show <commit>
 #> old_line: ^-(WHERE .*?)\s*$
 
 # Go back up to the exercise folder, where answers.toml is.

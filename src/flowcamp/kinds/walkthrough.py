@@ -4,7 +4,8 @@ A walk-through is the text of `solution.sh`, marked by its first line, `# walk-t
 by blank lines. Each step is a few `# ` lines that say why, then ONE of:
 
 - a command line, typed as is in Git Bash or PowerShell: `git ...`, `cd FOLDER` or `uv run python FILE`.
-  No shell features (no pipes, `$(...)`, `;`, `&&`, redirections, `$` variables), no `sed` or `grep`.
+  No shell features (no pipes, `$(...)`, `;`, `&&`, redirections, `$` variables), no `sed` or `grep`, no
+  lone `--` (some PowerShell versions drop it).
   `<name>` is a placeholder for a value found in an earlier step's output. After the command, lines
   `#> name: REGEX` tell the runner how to find that value in the output (the first group of the first
   match); the step's words must say where the learner reads it (and name `<name>`). `#! exit N` says the
@@ -162,6 +163,8 @@ def _command_problems(step: Step, known: set[str]) -> list[str]:
     out += [f"{where}: `{w}` is not a git command; say in words what to do" for w in words if w in FORBIDDEN_WORDS]
     out += [f"{where}: quote `{w}`: PowerShell reads {''.join(sorted(set(w) & UNQUOTED_SPECIAL))} in it"
             for w in raw if w[:1] not in "'\"" and set(w) & UNQUOTED_SPECIAL]
+    if "--" in words:
+        out.append(f"{where}: leave out the lone `--`: some PowerShell versions drop it")
     if not words or not (words[0] in ("git", "cd") or words[:3] == ["uv", "run", "python"]):
         out.append(f"{where}: a command is `git ...`, `cd FOLDER` or `uv run python FILE`")
     return out
