@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -196,3 +197,19 @@ def test_own_runs_find_the_server_with_nothing_to_paste_and_check_runs_are_tidie
     assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-2000:]
     assert own_runs() == before + 3  # all three reached the workspace's server, none a temporary one
     assert server.status(ws).running
+
+
+def test_the_course_folder_gets_one_too_when_the_workspace_is_inside_it(tmp_path):
+    """setup.md has learners open the course folder in VS Code, whose Run button runs from there."""
+    from flowcamp.course import Course
+    from flowcamp.workspace import Workspace
+
+    shutil.copytree(ROOT / "tests" / "golden" / "course", tmp_path / "course")
+    c = Course(tmp_path / "course")
+    inside = Workspace(tmp_path / "course" / "workspace", c)
+    inside.init(seed=4242)
+    assert tmp_path / "course" / "prefect.toml" in localrun.sync_prefect_toml(inside, "http://127.0.0.1:42001")
+    outside = Workspace(tmp_path / "elsewhere", c)
+    outside.init(seed=4242)
+    (tmp_path / "course" / "prefect.toml").unlink()
+    assert tmp_path / "course" / "prefect.toml" not in localrun.sync_prefect_toml(outside, "http://127.0.0.1:42002")

@@ -63,12 +63,14 @@ def warm_for(ws: Workspace, ex: Exercise | None) -> bool:
     from flowcamp import server
     from flowcamp.kinds import kind_of
 
-    if ex is None or not kind_of(ex).needs_server or not ws.exists:
+    if not ws.exists:
+        return False
+    from flowcamp.localrun import sync_prefect_toml
+
+    sync_prefect_toml(ws)  # from the start, so a plain `python pipeline.py` never gets a temporary server
+    if ex is None or not kind_of(ex).needs_server:
         return False
     try:
-        from flowcamp.localrun import sync_prefect_toml
-
-        sync_prefect_toml(ws)
         return server.warm_in_background(ws)
     except OSError:  # a read-only or vanished workspace: the check will say so
         return False
@@ -106,7 +108,9 @@ def status():
     if st.running:
         console.print(f"The Prefect server is [green]running[/] (pid {st.pid}).\n"
                       f"Open its web UI to see your flow runs: [bold]{st.url}[/]\n"
-                      f"To send runs from your own terminal to it, run this there first:\n  {_setter(st.api_url)}")
+                      "Your own runs reach it with nothing to paste: `uv run flowcamp run pipeline.py`, or "
+                      "`uv run python ...` from the course folder, workspace/ or an exercise folder (each has a "
+                      "prefect.toml with this address).")
     else:
         console.print(f"The Prefect server is [yellow]not running[/] ({st.note}). "
                       "`uv run flowcamp server start` starts it; checks start it by themselves too.\n"
@@ -137,7 +141,8 @@ def stop():
 
 @server_app.command()
 def env():
-    """Print the line that points your own terminal at the server."""
+    """Print the line that points a terminal at the server (not needed: `flowcamp run` and the prefect.toml
+    files flowcamp writes do it; for tools started elsewhere)."""
     from flowcamp import server as srv
 
     ws = workspace(create=True)

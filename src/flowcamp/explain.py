@@ -73,9 +73,19 @@ def prefect_unreachable(text: str, url: str | None = None) -> str | None:
             "for you.")
 
 
+def unfinished_result(text: str) -> str | None:
+    """DuckDB's 'connection has an unfinished result from execute()': the cause is an EARLIER query."""
+    if "unfinished result from execute()" not in (text or ""):
+        return None
+    return ("The cause is an earlier cell, not this one: a query run with con.execute(...) whose rows were not "
+            "all read (for example with .fetchone()). DuckDB will not start another query on that connection "
+            "until they are. End every query with .fetchall() (or use con.sql(...)), then run the notebook again "
+            "from the top (Restart and Run All).")
+
+
 def explain(text: str, url: str | None = None) -> str | None:
     """The first plain explanation that fits ``text``, or None."""
-    for fn in (duckdb_lock, missing_warehouse):
+    for fn in (duckdb_lock, missing_warehouse, unfinished_result):
         found = fn(text)
         if found:
             return found

@@ -38,8 +38,12 @@ def prefect_toml_text(url: str) -> str:
 
 
 def prefect_toml_folders(ws: Workspace) -> list[Path]:
-    """The workspace's top folder and every exercise folder whose exercise runs on the Prefect server."""
+    """The course folder (when the workspace is inside it: the folder setup.md has learners open in VS Code),
+    the workspace's top folder, and every exercise folder whose exercise runs on the Prefect server."""
     folders = [ws.root]
+    course_root = ws.course.root
+    if course_root in ws.root.resolve().parents:
+        folders.insert(0, course_root)
     for ex in ws.course.exercises:
         if kind_of(ex).needs_server:
             folders.append(ws.exercise_dir(ex))

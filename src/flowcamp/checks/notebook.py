@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flowcamp import proc, reaper, wire
+from flowcamp import explain, proc, reaper, wire
 from flowcamp.checks.learner import DEFAULT_MEMORY_MB, LearnerError, learner_env
 
 MIME = "application/vnd.flowcamp.answers+json"
@@ -75,9 +75,11 @@ class NotebookRun:
         err = self.error_in(self.defined_in.get(name))
         if err is None or err.name == NOT_WRITTEN:
             return None
-        where = "your answer above this check" if err.answer else f"where {name} is set"
-        note = (f"Cell {err.cell}, {where}, stopped with an error: {err.describe()}\n"
-                "Fix that cell first (run it in your notebook to see the whole error).")
+        where = (f"The cell where you set {name}" if err.answer else f"The cell that sets {name}") + \
+            f" (cell {err.cell} from the top, counting text cells)"
+        note = f"{where} stopped with an error: {err.describe()}\n"
+        note += explain.unfinished_result(err.describe()) or \
+            "Fix that cell first (run it in your notebook to see the whole error)."
         earlier = [e for e in self.cell_errors if e.cell < err.cell and not e.answer and e.name != NOT_WRITTEN]
         if earlier and err.name == "NameError":
             note += f"\nCell {earlier[0].cell} stopped with an error before it: {earlier[0].describe()}"
