@@ -53,7 +53,7 @@ def hand_written_docs() -> list[Path]:
 
 def pages() -> list[tuple[str, str, str]]:
     """(source path, its place in docs/, its Markdown) for every lesson and hand-written doc."""
-    out = [(ls.path.relative_to(ROOT).as_posix(), lesson_uri(ls.id), ls.path.read_text(encoding="utf-8"))
+    out = [(ls.path, lesson_uri(ls.id), ls.text())
            for ls in COURSE.lessons]
     out += [(p.relative_to(ROOT).as_posix(), p.relative_to(DOCS).as_posix(), p.read_text(encoding="utf-8"))
             for p in hand_written_docs()]
@@ -98,6 +98,15 @@ def test_every_picture_exists_and_says_what_it_shows(source, uri, alt, src):
     words = alt.split()
     assert len(words) >= 4 and alt.strip().lower() not in GENERIC_ALT, (
         f"{source}: the alt text of {src} must say what the picture shows, not {alt!r}")
+
+
+@pytest.mark.parametrize("source, text", [(p[0], p[2]) for p in PAGES if images_in(p[2])],
+                         ids=[p[0] for p in PAGES if images_in(p[2])])
+def test_every_picture_opens_full_size_when_clicked(source, text):
+    """On a phone a wide picture is small: a tap on it opens the file itself, which can be zoomed."""
+    for alt, src in images_in(text):
+        assert f"[![{alt}]({src})]({src})" in text, (
+            f"{source}: write the picture {src} as a link to itself: [![alt text]({src})]({src})")
 
 
 @pytest.mark.parametrize("svg", SVGS, ids=[p.name for p in SVGS])
