@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -294,10 +295,14 @@ def measure(site: Path, uri: str, width: int) -> dict:
     page = built_page(site, uri)
     probe = page.with_name(f"measure-{width}.html")
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},900",
-         "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False)
+    with tempfile.TemporaryDirectory() as profile:  # a new, empty profile; no network wanted
+        proc = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+             "--hide-scrollbars", f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
+             probe.as_uri()],
+            capture_output=True, text=True, timeout=120, check=False)
+    probe.unlink()
     m = re.search(r'data-measure="([^"]*)"', proc.stdout)
     assert m, f"Chromium did not measure {uri}:\n{proc.stderr[-2000:]}"
     return json.loads(html_lib.unescape(m.group(1)))
@@ -495,8 +500,55 @@ def external_assets(site: Path) -> list[str]:
     return found
 
 
-def test_the_site_needs_no_network(built_site):
-    out, _log = built_site
+@pytest.fixture(scope="session")
+def zensical_site(built_site, tmp_path_factory) -> tuple[Path, str]:
+    """The same mkdocs.yml and docs/ built by Zensical (``zensical build --strict``).
+
+    Zensical wants docs_dir inside the folder of its config file and has no --site-dir, so the generated
+    docs/ and mkdocs.yml are copied to a folder of their own; it builds into site/ there.
+    """
+    root = tmp_path_factory.mktemp("zensical")
+    shutil.copytree(ROOT / "docs", root / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    proc = subprocess.run([sys.executable, "-m", "zensical", "build", "--strict", "-f", str(root / "mkdocs.yml")],
+                          cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"zensical build --strict failed:\n{log}"
+    return root / "site", log
+
+
+@pytest.fixture(params=["mkdocs", "zensical"])
+def any_site(request) -> tuple[str, Path]:
+    """Each builder's site: MkDocs (strict, with the menu's validation) and Zensical."""
+    fixture = "built_site" if request.param == "mkdocs" else "zensical_site"
+    return request.param, request.getfixturevalue(fixture)[0]
+
+
+def test_both_builders_make_every_lesson_and_exercise_page(any_site):
+    builder, out = any_site
+    missing = [uri for uri in CONTENT_PAGES + ["lessons/index.md", "exercises/index.md"]
+               if not built_page(out, uri).is_file()]
+    assert not missing, f"{builder} made no page for: {', '.join(missing)}"
+    assert not (out / "templates").exists(), f"{builder} made pages of docs/templates/"
+    menu = nav_links(out) if builder == "mkdocs" else set()
+    for uri in CONTENT_PAGES:
+        html = page_html(out, uri)
+        if builder == "mkdocs":
+            assert url(uri) in menu, f"{uri} is not in the menu"
+        assert "md-footer__link--next" in html or uri == CONTENT_PAGES[-1], f"{builder}: {uri} has no Next button"
+    assert '<ol start="4"' in page_html(out, SQL_CONFLICT), f"{builder} ignores sane_lists"
+    history = page_html(out, READING_HISTORY)
+    assert 'class="output no-copy"' in history and '<span class="gd">' in history, f"{builder}: output blocks"
+
+
+def test_zensical_builds_with_no_warning(zensical_site):
+    _out, log = zensical_site
+    assert not re.search(r"warning|error", log, re.I), f"zensical build:\n{log}"
+
+
+@pytest.mark.parametrize("builder", ["mkdocs", "zensical"])
+def test_the_site_needs_no_network(builder, request):
+    out, _log = request.getfixturevalue("built_site" if builder == "mkdocs" else "zensical_site")
     found = external_assets(out)
     assert not found, "the site must work offline, but it loads:\n" + "\n".join(found[:10])
 
