@@ -246,3 +246,12 @@ def test_the_screenshot_tool_takes_a_picture_of_a_flow_run(tmp_path):
     out = take_prefect_screenshot(tmp_path / "shot.png", size=(1024, 700))
     assert out.is_file() and out.stat().st_size > 10_000, "the tool wrote no picture, or an empty one"
     assert png_colours(out, limit=1000) >= 200, "the picture has few colours: the UI did not load"
+
+
+def test_flowcamp_site_screenshots_is_a_command():
+    from typer.testing import CliRunner
+
+    from flowcamp.site.cli import site_app
+
+    done = CliRunner().invoke(site_app, ["screenshots", "--help"])
+    assert done.exit_code == 0 and "Prefect" in done.output, done.output
