@@ -1,5 +1,8 @@
 """Checks for exercise first-flow: pipeline.py is a Prefect flow of tasks that builds analytics.event_attendance."""
 
+import ast
+import difflib
+import re
 import shutil
 
 import duckdb
@@ -74,14 +77,40 @@ def _row_count(path) -> int:
         return con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
 
 
+def _source_tree(learner):
+    """pipeline.py parsed, never run (None if it cannot be parsed: importing it says why)."""
+    try:
+        return ast.parse(learner.read(FILE))
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _top_level_names(tree) -> list[str]:
+    names = []
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def _no_flow_message(learner) -> str:
+    """There is no build_event_attendance: say so, with the closest name the file does define."""
+    close = difflib.get_close_matches(FLOW, _top_level_names(_source_tree(learner)), n=1, cutoff=0.6)
+    guess = f" Did you mean `{close[0]}`? Rename it to `{FLOW}`." if close else ""
+    return (
+        f"{FILE} has no function called `{FLOW}`.{guess} Put the three steps inside "
+        f"`def {FLOW}(warehouse: str = WAREHOUSE):` (spelled exactly like that), with `@flow` on the line above it."
+    )
+
+
 def _load(learner):
     """pipeline.py imported, and its build_event_attendance (whatever it is)."""
     mod = learner.load(FILE)
     fn = getattr(mod, FLOW, None)
-    assert fn is not None, (
-        f"{FILE} has no function called `{FLOW}` yet. Put the three steps inside "
-        f"`def {FLOW}(warehouse: str = WAREHOUSE):` (spelled exactly like that), and put `@flow` on the line above it."
-    )
+    assert fn is not None, _no_flow_message(learner)
     return mod, fn
 
 
@@ -97,6 +126,160 @@ def _load_flow(learner):
         "so a run can point the flow at another warehouse, as a Civis script parameter would."
     )
     return fn
+
+
+# ------------------------------------------------------------------ what went wrong, read from the file
+# pipeline.py is parsed here, never run: these helpers only choose which sentence leads a failure message.
+
+
+def _functions(tree) -> dict:
+    return {n.name: n for n in (tree.body if tree is not None else [])
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _decorated_with(fn_node, name: str) -> bool:
+    for dec in fn_node.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        if (isinstance(target, ast.Name) and target.id == name) or (
+                isinstance(target, ast.Attribute) and target.attr == name):
+            return True
+    return False
+
+
+def _own_nodes(fn_node):
+    """Every node of a function's body, without going into functions, lambdas or classes defined inside it."""
+    todo = list(fn_node.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        todo += [c for c in ast.iter_child_nodes(node)
+                 if not isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))]
+
+
+def _returns_a_value(fn_node) -> bool:
+    return any(isinstance(n, ast.Return) and n.value is not None
+               and not (isinstance(n.value, ast.Constant) and n.value.value is None) for n in _own_nodes(fn_node))
+
+
+def _is_connect(node) -> bool:
+    """duckdb.connect(...) or connect(...)"""
+    return isinstance(node, ast.Call) and (
+        (isinstance(node.func, ast.Attribute) and node.func.attr == "connect")
+        or (isinstance(node.func, ast.Name) and node.func.id == "connect"))
+
+
+def _called_task(call, tasks) -> str | None:
+    """The task a call runs: `extract(...)` or `extract.submit(...)`."""
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr in ("submit", "map", "fn"):
+        f = f.value
+    return f.id if isinstance(f, ast.Name) and f.id in tasks else None
+
+
+def _flow_calls(learner):
+    """(tasks by name, the flow's calls of them with the statement each sits in), from pipeline.py's text."""
+    functions = _functions(_source_tree(learner))
+    tasks = {name: fn for name, fn in functions.items() if _decorated_with(fn, "task")}
+    flow_fn = functions.get(FLOW)
+    if flow_fn is None:
+        return tasks, [], None
+    parents = {c: p for p in _own_nodes(flow_fn) for c in ast.iter_child_nodes(p)}
+    calls = [n for n in _own_nodes(flow_fn) if isinstance(n, ast.Call) and _called_task(n, tasks)]
+    return tasks, [(c, parents.get(c)) for c in calls], flow_fn
+
+
+def _tasks_without_return(learner) -> list[str]:
+    """Tasks whose result the flow uses, but that never `return` a value: the flow gets None from them."""
+    tasks, calls, _ = _flow_calls(learner)
+    used = [_called_task(c, tasks) for c, parent in calls if not isinstance(parent, ast.Expr)]
+    return [name for name in dict.fromkeys(used) if not _returns_a_value(tasks[name])]
+
+
+def _tasks_given_a_connection(learner) -> list[str]:
+    """Tasks the flow hands a DuckDB connection to: a name bound to `duckdb.connect(...)` (or to the result of
+    a task that returns one), passed to a task."""
+    tasks, calls, flow_fn = _flow_calls(learner)
+    if flow_fn is None:
+        return []
+    makes_connection = {name for name, fn in tasks.items()
+                        if any(isinstance(n, ast.Return) and _is_connect(n.value) for n in _own_nodes(fn))}
+    connections = set()
+    for node in _own_nodes(flow_fn):
+        if isinstance(node, ast.Assign) and (_is_connect(node.value) or (
+                isinstance(node.value, ast.Call) and _called_task(node.value, tasks) in makes_connection)):
+            connections |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            connections |= {i.optional_vars.id for i in node.items
+                            if _is_connect(i.context_expr) and isinstance(i.optional_vars, ast.Name)}
+    given = []
+    for call, _ in calls:
+        args = list(call.args) + [k.value for k in call.keywords]
+        if any(isinstance(a, ast.Name) and a.id in connections for a in args):
+            given.append(_called_task(call, tasks))
+    return list(dict.fromkeys(given))
+
+
+def _tasks_given_a_connection_at_run(output: str) -> list[str]:
+    """The same, from what the run printed: Prefect logs that it cannot compute a task's cache key from a
+    DuckDB connection ("Task run 'write-7fe' - Error encountered when computing cache key ...")."""
+    if "DuckDBPyConnection" not in output:
+        return []
+    names = re.findall(r"Task run '([^']+)' - Error encountered when computing cache key", output)
+    return list(dict.fromkeys(n.rpartition("-")[0] or n for n in names)) or ["one of your tasks"]
+
+
+CONNECTION_LEAD = "Your flow passes a DuckDB connection to"
+
+
+def _connection_problem(learner, output: str) -> str:
+    at_run = _tasks_given_a_connection_at_run(output)
+    given = at_run or _tasks_given_a_connection(learner)
+    if not given:
+        return ""
+    named = " and ".join(", ".join(f"`{g}`" if g != "one of your tasks" else g for g in given).rsplit(", ", 1))
+    seen = (" Prefect already could not work out a cache key for it: your run's log says \"Error encountered "
+            "when computing cache key\".") if at_run else ""
+    return (
+        f"{CONNECTION_LEAD} {named}. README.md (step 2) says not to, because a connection only works inside the "
+        "task run that opened it. Prefect must be free to run a task again after a failure (retries), to reuse "
+        "what an earlier run returned instead of running the task (caching), and to run tasks at the same time "
+        "in other threads or processes (parallel tasks). A connection cannot be saved, copied or shared for any "
+        f"of these.{seen} A task run again gets the connection in whatever state the failed run left it, and "
+        "errors such as \"Table ... already exists\" can follow. Pass the warehouse path instead, and open the "
+        "connection inside each task that needs it: `with duckdb.connect(warehouse) as con:`."
+    )
+
+
+def _none_problem(learner, report) -> str:
+    """The run failed: was it because a task returned None (no `return`) to the next one?"""
+    if report.completed:
+        return ""
+    suspects = _tasks_without_return(learner)
+    if not suspects:
+        return ""
+    failed = [tr for tr in report.task_runs if tr.state is not None and tr.state.is_failed()]
+    by_id = {str(tr.id): _task_label(tr) for tr in report.task_runs}
+    for tr in failed:
+        upstream = [by_id.get(str(getattr(i, "id", ""))) for inputs in (tr.task_inputs or {}).values()
+                    for i in inputs if getattr(i, "input_type", "") == "task_run"]
+        culprit = next((u for u in upstream if u in suspects), None)
+        if culprit:
+            return _none_sentence(culprit, _task_label(tr), report.error)
+    if "None" in (report.error or ""):
+        return _none_sentence(suspects[0], _task_label(failed[0]) if failed else "", report.error)
+    return ""
+
+
+def _none_sentence(culprit: str, victim: str, error: str) -> str:
+    then = f"`{victim}` gets None instead of rows and stops" if victim else "the next step gets None and stops"
+    return (f"The task `{culprit}` has no `return`, so what it hands on is None: {then}"
+            + (f" ({error})" if error else "") + f". At the end of `{culprit}`, `return` what the next step "
+            "needs, for example the rows it read. A function without `return` gives back None.")
+
+
+def _diagnosis(learner, report, output: str) -> str:
+    """One sentence on the likely cause, to lead a failure message with ("" if none is known)."""
+    return _connection_problem(learner, output) or _none_problem(learner, report)
 
 
 # Each flow run costs a second or more, so the checks that only need "the flow ran once" share one run
@@ -124,32 +307,37 @@ def _shared_report(learner, prefect_run, warehouse):
     # Run on a second copy, not the one FLOWCAMP_WAREHOUSE names: a flow must use its parameter.
     given = _untouched_copy(warehouse, "given-to-the-flow.duckdb")
     flow_obj = _load_flow(learner)
-    _SHARED["report"] = prefect_run(flow_obj, warehouse=str(given))
+    printed = len(learner.output)
+    _SHARED["report"] = report = prefect_run(flow_obj, warehouse=str(given))
     _SHARED["warehouse"] = given
     _SHARED["env_warehouse"] = warehouse
+    _SHARED["diagnosis"] = _diagnosis(learner, report, learner.output[printed:])
     return _SHARED["report"]
 
 
 def _run_once(learner, prefect_run, warehouse):
     """The shared first run, which must have completed: (report, the warehouse it wrote to)."""
     report = _shared_report(learner, prefect_run, warehouse)
-    _assert_completed(report)
+    _assert_completed(report, _SHARED["diagnosis"])
     return report, _SHARED["warehouse"]
 
 
 def _run(learner, prefect_run, warehouse):
     """Run the learner's flow once on the given warehouse; fail with the flow's own error if it failed."""
     flow_obj = _load_flow(learner)
+    printed = len(learner.output)
     report = prefect_run(flow_obj, warehouse=str(warehouse))
-    _assert_completed(report)
+    if not report.completed:
+        _assert_completed(report, _diagnosis(learner, report, learner.output[printed:]))
     return report
 
 
-def _assert_completed(report):
+def _assert_completed(report, diagnosis: str = ""):
     assert report.completed, (
-        f"The flow run of `{FLOW}` did not complete: it ended as "
+        (diagnosis + " " if diagnosis else "")
+        + f"The flow run of `{FLOW}` did not complete: it ended as "
         f"{getattr(report.state, 'name', 'unknown')}. "
-        + (f"The error was at {report.error}. " if report.error else "")
+        + (f"The error was at {report.error}. " if report.error and not diagnosis else "")
         + "Run `uv run python pipeline.py` in this folder to see the whole error, and look at the run's logs in "
         "the Prefect web UI (`uv run flowcamp server` prints its address)."
     )
@@ -173,10 +361,9 @@ def test_import_runs_nothing(learner, warehouse):
         "at the top level, and start the run at the bottom of the file, under "
         f"`if __name__ == \"__main__\":` with `{FLOW}()` indented below it."
     )
-    assert getattr(mod, FLOW, None) is not None, (
-        f"Importing {FILE} ran nothing, good. But it has no function called `{FLOW}` yet: put the three steps "
-        f"inside `def {FLOW}(warehouse: str = WAREHOUSE):` (spelled exactly like that), with `@flow` above it."
-    )
+    # No flow, no pipeline: this check cannot pass on a file that has nothing to run. The message is the same
+    # as the other checks' (which then show "the same problem as above"), and leads with the missing name.
+    assert getattr(mod, FLOW, None) is not None, _no_flow_message(learner)
 
 
 @pytest.mark.points(1)
@@ -193,9 +380,11 @@ def test_flow_run_completes(learner, warehouse, prefect_run):
 
 @pytest.mark.points(2)
 def test_three_tasks(learner, warehouse, prefect_run):
-    """At least three different tasks ran in the flow and completed"""
+    """At least three different tasks ran and completed, with no connection passed between them"""
     report = _shared_report(learner, prefect_run, warehouse)
     runs = report.task_runs  # prefect_run already waited for the server to record them all
+    diagnosis = _SHARED["diagnosis"]
+    assert not diagnosis.startswith(CONNECTION_LEAD), diagnosis
     assert runs, (
         f"`{FLOW}` ran, but no tasks ran inside it. Put each step (extract, transform, load) in its own "
         "function with `@task` on the line above it (and `from prefect import task` at the top), and call "
@@ -203,10 +392,11 @@ def test_three_tasks(learner, warehouse, prefect_run):
     )
     unfinished = [tr for tr in runs if tr.state is None or not tr.state.is_completed()]
     assert not unfinished, (
-        "These task runs did not complete: "
+        (diagnosis + " " if diagnosis else "")
+        + "These task runs did not complete: "
         + ", ".join(f"{_task_label(tr)} ({tr.state.name if tr.state else 'no state'})" for tr in unfinished)
         + ". "
-        + (f"The flow's error was at {report.error}. " if report.error else "")
+        + (f"The flow's error was at {report.error}. " if report.error and not diagnosis else "")
         + "Open the run in the Prefect web UI to read each task's log."
     )
     distinct = {}

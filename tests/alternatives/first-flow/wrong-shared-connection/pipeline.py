@@ -1,4 +1,4 @@
-"""One connection, opened by the flow and handed to every task (the lesson advises against it, but it works)."""
+"""One connection, opened by the flow and handed to every task: README.md forbids it (retries, caching and parallel tasks cannot share a connection), and the checks must say so."""
 
 import os
 
