@@ -166,6 +166,9 @@ def test_own_runs_find_the_server_with_nothing_to_paste_and_check_runs_are_tidie
     from flowcamp.kinds import kind_of
 
     ws, url = shared_workspace, prefect_server
+    # The web UI finds the API at the workspace's own port (not Prefect's default 4200).
+    with urllib.request.urlopen(f"{url}/ui-settings", timeout=10) as resp:
+        assert json.loads(resp.read())["api_url"] == f"{url}/api"
     ex = next(e for e in course.exercises if e.kind == "prefect")
     curriculum.fresh_copy(ws, ex)
     kind_of(ex).apply_solution(ws, ex, {})

@@ -223,7 +223,10 @@ def _start_locked(ws: Workspace, on_wait: Callable[[float], None] | None, port: 
     home.mkdir(parents=True, exist_ok=True)
     port = port or _choose_port(ws)
     url = f"http://127.0.0.1:{port}"
-    env = proc.child_env(pycache=ws.state_dir / "pycache", drop=NOT_INHERITED, **base_env(ws))
+    # The web UI asks the server where its API is: without this it says 4200, Prefect's default, and shows
+    # "Can't connect to Server API" whenever the workspace's port is another one.
+    env = proc.child_env(pycache=ws.state_dir / "pycache", drop=NOT_INHERITED, **base_env(ws),
+                         PREFECT_UI_API_URL=f"{url}/api")
     args = proc.python_code("from prefect.cli import app\nsys.exit(app())\n") + [
         "server", "start", "--host", "127.0.0.1", "--port", str(port), "--keep-alive-timeout", str(KEEP_ALIVE)]
     child = proc.start_detached(args, env=env, log=_log_file(ws), cwd=home)
