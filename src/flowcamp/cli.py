@@ -397,9 +397,11 @@ def _workspace_first(argv: list[str]) -> list[str]:
 
 def _register_subcommands() -> None:
     from flowcamp.cli_dev import dev_app
-    from flowcamp.cli_server import server_app, stop_all
+    from flowcamp.cli_server import run_cmd, server_app, stop_all
 
     app.add_typer(server_app, name="server")
+    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                help="Run one of your Python files with the workspace's Prefect server (started if needed).")(run_cmd)
     app.command("stop", help="Stop everything flowcamp started for this workspace (Prefect server, check "
                              "worker); they also stop by themselves when idle.")(stop_all)
     app.add_typer(dev_app, name="dev")
