@@ -232,3 +232,25 @@ def test_the_warm_learner_parent_serves_many_checks_and_is_replaced_when_broken(
     parents.unlink()
     assert run_check(ws, ex).status is Status.PASS
     assert set(parents.read_text().split()) != seen
+
+
+def test_a_warehouse_locked_by_another_program_is_explained_in_the_check(add_ws, tmp_path):
+    """DuckDB's lock error, met by the learner's code during a check, comes with one plain sentence naming the
+    program that holds the file."""
+    import subprocess
+    import sys
+
+    ws, ex, calc = add_ws
+    db = tmp_path / "held.duckdb"
+    code = "import sys, time, duckdb\ncon = duckdb.connect(sys.argv[1])\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        calc.write_text(f"import duckdb\n\ndef add(a, b):\n    duckdb.connect({str(db)!r})\n    return a + b\n")
+        result = run_check(ws, ex)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.status is not Status.PASS
+    said = " ".join(c.message for c in result.checks)
+    assert "Could not set lock" in said and f"another Python program (process {holder.pid})" in said, said

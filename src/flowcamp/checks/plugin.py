@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from flowcamp import proc, reaper
+from flowcamp import explain, proc, reaper
 from flowcamp.checks import Learner, Repo, describe_exception
 from flowcamp.checks.learner import start_zygote
 from flowcamp.redact import redact, secret_values
@@ -90,7 +90,9 @@ def _failure(call, rep) -> tuple[str, str]:
     exc = call.excinfo.value if call.excinfo else None
     learner_dir = os.environ.get("FLOWCAMP_LEARNER_DIR")
     if isinstance(exc, AssertionError):
-        return "fail", str(exc).strip() or "This check failed (it gave no message)."
+        message = str(exc).strip() or "This check failed (it gave no message)."
+        plain = explain.explain(message)  # a locked warehouse, an unread query: say what it means
+        return "fail", f"{message}\n{plain}" if plain and plain not in message else message
     if exc is not None:
         return "error", ("Something unexpected went wrong while checking: "
                          + describe_exception(exc, Path(learner_dir) if learner_dir else None))
