@@ -131,7 +131,7 @@ def _settings(other: Learner, file: str = FILE) -> dict:
     missing = [k for k in NAMES if k not in got]
     assert not missing, (
         f"The dictionary `load_settings()` returned has no key {', '.join(repr(k) for k in missing)}. It needs "
-        'exactly these keys: "warehouse_path", "redshift_username", "redshift_password".')
+        'these three keys: "warehouse_path", "redshift_username", "redshift_password".')
     return got
 
 
