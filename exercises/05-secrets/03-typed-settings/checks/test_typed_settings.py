@@ -128,7 +128,9 @@ def _config_error(out: dict, situation: str) -> dict:
     err = out.get("load_error")
     if err is None:
         raise AssertionError(f"With {situation}, `load_settings()` returned settings instead of stopping. "
-                             "It should raise ConfigError with a message that says what to fix.")
+                             "It should raise ConfigError with a message that says what to fix. (The checks "
+                             "set variables after settings.py is imported: build Settings() inside "
+                             "load_settings(), not at the top of the file.)")
     if _not_written(err):
         raise AssertionError("`load_settings` is not written yet (it still raises NotImplementedError). "
                              "See steps 2 and 3 in README.md.")
@@ -314,10 +316,10 @@ def test_prod_target(learner, monkeypatch, tmp_path):
     target = _target(out)
     host, port, database, user = (env[f"PIPELINE_WAREHOUSE_{k}"] for k in ("HOST", "PORT", "DATABASE", "USER"))
     want = f"postgresql://{user}@{host}:{port}/{database}"
-    assert Path(target).name != dev_file.name, (
-        f"PIPELINE_ENV was prod, but `warehouse_target(settings)` returned the local DuckDB file. Decide with "
-        f"settings.env (the object you were given), not with a value read when the file was imported: in prod, "
-        f"return a URL such as {want!r}.")
+    assert "://" in target, (
+        f"PIPELINE_ENV was prod, but `warehouse_target(settings)` returned {_quote(target, password)}, which is "
+        "not a URL (a local DuckDB file?). Decide with settings.env, the object you were given, not with a value "
+        f"read when the file was imported: in prod, return a URL such as {want!r}.")
     try:
         parts = urlsplit(target)
         got = (parts.scheme, parts.username, parts.hostname, parts.port, parts.path)
