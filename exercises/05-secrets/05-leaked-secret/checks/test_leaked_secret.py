@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import string
 import sys
 import tempfile
 from datetime import date, timedelta
@@ -175,7 +176,8 @@ def test_password_gone_from_files_and_history(repo):
         cells = json.loads(text).get("cells")
     except (ValueError, AttributeError):
         cells = None
-    assert isinstance(cells, list) and sum(1 for c in cells if isinstance(c, dict) and c.get("cell_type") == "code") >= 2, (
+    code_cells = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"] if isinstance(cells, list) else []
+    assert code_cells, (
         f"{nb} in your newest commit is no longer a notebook with its code cells. Keep its cells and clear "
         f"only the outputs. To get it back as it was: `git restore --source {facts['start'][:7]} {nb}`, "
         "then clear its outputs."
@@ -190,13 +192,21 @@ def test_password_gone_from_files_and_history(repo):
     )
     left = _commits_with(project, secret)
     if left:
-        refs = sorted({r for sha in left for r in _refs_containing(project, sha)})
-        where = f" (reachable from {', '.join(refs)})" if refs else ""
+        holding = [(c, _in_commit(project, c, secret)) for c in reversed(left)]
+        sha, found = next(((c, f) for c, f in holding if f), (left[-1], []))
+        refs = _refs_containing(project, sha)
+        files = [w.split(",")[0] for w in found]
+        inside = f" (in {', '.join(files)})" if files else ""
+        if refs and all(r in ("main", "HEAD") for r in refs):
+            raise AssertionError(
+                f"You rewrote main's history, but commit {sha[:7]} on main still holds the password{inside}. "
+                "Your replacements file must hold the password's value alone on its line, so that every copy "
+                "is replaced, whatever the line around it. Run `git filter-repo --replace-text` again."
+            )
         raise AssertionError(
-            f"You rewrote main's history, but commit {left[-1][:7]}{where} still holds the password. A rewrite "
-            "must clean every commit on every branch and tag, or it only looks clean. Delete the branch or tag "
-            "that keeps the old commits, or run `git filter-repo --replace-text` again with the password in "
-            "the replacements file."
+            f"You rewrote main's history, but {', '.join(refs) or 'another reference'} still holds the old "
+            f"commit {sha[:7]} with the password{inside}. A rewrite must clean every branch and tag, or it only "
+            "looks clean: delete it (`git branch -D NAME`, `git tag -d NAME`) if you do not need it."
         )
 
 
@@ -382,6 +392,12 @@ def _attempt(learner, clone, env, files, message):
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
+def _made_up() -> str:
+    """A new fake secret that looks like a real one (no course prefix a hook could look for)."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(12)) + secrets.choice(string.digits) + "Qx7"
+
+
 def _tail(output: str, lines: int = 8) -> str:
     return "\n".join(output.splitlines()[-lines:])
 
@@ -414,20 +430,19 @@ def test_hook_blocks_new_secrets(repo, learner):
         cloned = Repo(clone)
         start = cloned.head()
 
-        key = plant_secret("fcsecret-" + secrets.token_hex(10))
-        password = plant_secret("fcsecret-" + secrets.token_hex(10))
+        key, password = plant_secret(_made_up()), plant_secret(_made_up())
         tries = [
             ("export_volunteers.py", {"export_volunteers.py": f'MOBILIZE_API_KEY = "{key}"\n'}, key),
             ("deploy/prod.yml", {"deploy/prod.yml": f"warehouse:\n  user: etl_nightly\n  password: {password}\n"},
              password),
         ]
-        for what, files, value in tries:
+        for (what, files, value), why in zip(tries, ["an API key", "a password"]):
             code, output = _attempt(learner, clone, env, files, f"Add {what}")
             slipped = bool(_commits_with(cloned, value))
             assert not slipped, (
-                f"In a fresh clone of your repository, with your hook installed, a commit of a new {what} "
-                f"holding a password-like value went through. Your hook must look at every file that is "
-                f"committed, not only some kinds (look at `files:`, `types:` or `exclude:` in {CONFIG})."
+                f"In a fresh clone of your repository, with your hook installed, a commit of a new {what} went "
+                f"through, with {why} in it. Your hook must catch passwords and keys in every kind of file: "
+                f"run detect-secrets, and check `files:`, `types:` or `exclude:` in {CONFIG}."
             )
             assert code != 0, f"Committing a new {what} with a secret in it ended oddly:\n{_tail(output)}"
 
