@@ -254,7 +254,8 @@ def zygote_main(sock_fd: int, preload: str) -> None:
             break
         request = wire.loads(msg)
         if request.get("op") in ("sweep", "reset"):
-            reaper.kill_descendants()
+            spare = request.get("spare") if request["op"] == "sweep" else []
+            reaper.kill_descendants(spare=tuple(int(p) for p in spare or ()))
             sock.sendall(wire.dumps({"swept": True} if request["op"] == "sweep" else {"reset": request.get("nonce")}))
             continue
         assert threading.active_count() == 1, "a warm parent must not fork with threads running"

@@ -56,29 +56,30 @@ def _parents() -> dict[int, int]:
     return out
 
 
-def descendants(pid: int) -> list[int]:
-    """Every living descendant of ``pid`` (Linux; empty elsewhere)."""
+def descendants(pid: int, spare: tuple[int, ...] = ()) -> list[int]:
+    """Every living descendant of ``pid`` (Linux; empty elsewhere), except ``spare`` and their own
+    descendants."""
     if not LINUX:
         return []
     parents = _parents()
     children: dict[int, list[int]] = {}
     for child, parent in parents.items():
         children.setdefault(parent, []).append(child)
-    out, todo = [], list(children.get(pid, []))
+    out, todo = [], [c for c in children.get(pid, []) if c not in spare]
     while todo:
         p = todo.pop()
         out.append(p)
-        todo += children.get(p, [])
+        todo += [c for c in children.get(p, []) if c not in spare]
     return out
 
 
-def kill_descendants(pid: int | None = None, keep: tuple[int, ...] = ()) -> int:
-    """SIGKILL every descendant of ``pid`` (default: this process) except ``keep``; repeat until none is
-    left (a process may fork while we look). Returns how many were killed."""
+def kill_descendants(pid: int | None = None, keep: tuple[int, ...] = (), spare: tuple[int, ...] = ()) -> int:
+    """SIGKILL every descendant of ``pid`` (default: this process) except ``keep`` and the whole process trees
+    of ``spare``; repeat until none is left (a process may fork while we look). Returns how many were killed."""
     pid = os.getpid() if pid is None else pid
     killed = 0
     for _ in range(20):
-        found = [p for p in descendants(pid) if p not in keep]
+        found = [p for p in descendants(pid, spare) if p not in keep]
         if not found:
             break
         for p in found:

@@ -54,6 +54,10 @@ def remote_exception(info: dict) -> RemoteException:
     return exc
 
 
+# Learner processes that live for the whole check run (see Learner.live_for_the_run).
+_LIVING: set[int] = set()
+
+
 class Remote:
     """A module of the learner's, or something in it, seen from the check: its type, value and signature,
     as the learner's process describes them. Calling it runs it over there."""
@@ -181,6 +185,8 @@ class Learner:
             self._zygote, self._zygote_source = None, None
             channel = Channel(self.dir, None, self._timeout)
         self._channels.append(channel)
+        if getattr(self, "_lives", False):
+            _LIVING.add(channel.pid)
         answer = self._ask(channel, "load", file=name)
         if "exit" in answer:
             raise LearnerError(
@@ -258,10 +264,18 @@ class Learner:
         return out
 
     def close(self) -> None:
-        """Stop every learner process of this check, and everything they started."""
+        """Stop every learner process of this check, and everything they started (but not the processes of a
+        learner that lives for the whole check run: it closes last)."""
         for channel in self._channels:
             channel.close()
+            _LIVING.discard(channel.pid)
         self._channels.clear()
+        spare = tuple(_LIVING)
         if self._zygote is not None:
-            self._zygote.sweep()
-        reaper.kill_descendants(keep=self._keep())
+            self._zygote.sweep(spare)
+        reaper.kill_descendants(keep=self._keep(), spare=spare)
+
+    def live_for_the_run(self) -> "Learner":
+        """Mark this learner's processes as living for the whole check run: other learners' close spares them."""
+        self._lives = True
+        return self

@@ -112,9 +112,10 @@ def pytest_runtest_makereport(item, call):
         else:
             rec["status"], rec["message"] = _failure(call, rep)
     if rep.when == "call":
-        learner = item.funcargs.get("learner")
-        if isinstance(learner, Learner):
-            rec["output"] += learner.take_output()
+        for name in ("learner", "shared_learner"):
+            lrn = item.funcargs.get(name)
+            if isinstance(lrn, Learner):
+                rec["output"] += lrn.take_output()
     if rep.when == "teardown":
         secrets = secret_values(extra=_STATE["planted"])
         rec = {k: redact(v, secrets) if isinstance(v, str) else v for k, v in rec.items()}
@@ -131,6 +132,18 @@ def learner():
     if not d:
         raise RuntimeError("FLOWCAMP_LEARNER_DIR is not set: checks must be run by flowcamp, not by pytest directly")
     lrn = Learner(Path(d), _zygote)
+    yield lrn
+    lrn.close()
+
+
+@pytest.fixture(scope="session")
+def shared_learner():
+    """A learner whose processes live for the whole check run: for checks that share one flow run and run the
+    flow again in the same warm process (a second run there skips Prefect's first-run set-up)."""
+    d = os.environ.get("FLOWCAMP_LEARNER_DIR")
+    if not d:
+        raise RuntimeError("FLOWCAMP_LEARNER_DIR is not set: checks must be run by flowcamp, not by pytest directly")
+    lrn = Learner(Path(d), _zygote).live_for_the_run()
     yield lrn
     lrn.close()
 

@@ -80,11 +80,12 @@ class Zygote:
         socket.send_fds(self.sock, [wire.dumps({"op": "fork", "dir": str(learner_dir)})], fds)
         return int(wire.loads(self._recv())["pid"])
 
-    def sweep(self) -> None:
-        """Kill every learner process (and whatever they started) of the check that just ended."""
+    def sweep(self, spare: tuple[int, ...] = ()) -> None:
+        """Kill every learner process (and whatever they started) of the check that just ended, except the
+        process trees of ``spare`` (learner processes that live for the whole check run)."""
         if self._ready and proc.pid_alive(self.process.pid):
             try:
-                self.sock.sendall(wire.dumps({"op": "sweep"}))
+                self.sock.sendall(wire.dumps({"op": "sweep", "spare": list(spare)}))
                 self._recv()
             except OSError:
                 pass

@@ -299,14 +299,15 @@ def _untouched_copy(warehouse, name: str):
     return copy
 
 
-def _shared_report(learner, prefect_run, warehouse):
-    """The shared first run's report, whatever its state. Loads and checks the flow every time."""
+def _shared_report(learner, prefect_run, warehouse, shared_learner):
+    """The shared first run's report, whatever its state. Loads and checks the flow every time. The flow is
+    loaded in a learner process that lives for the whole check run, so the rerun check runs it there again."""
     if "report" in _SHARED:
         _load_flow(learner)
         return _SHARED["report"]
     # Run on a second copy, not the one FLOWCAMP_WAREHOUSE names: a flow must use its parameter.
     given = _untouched_copy(warehouse, "given-to-the-flow.duckdb")
-    flow_obj = _load_flow(learner)
+    _SHARED["flow"] = flow_obj = _load_flow(shared_learner)
     printed = len(learner.output)
     _SHARED["report"] = report = prefect_run(flow_obj, warehouse=str(given))
     _SHARED["warehouse"] = given
@@ -315,16 +316,17 @@ def _shared_report(learner, prefect_run, warehouse):
     return _SHARED["report"]
 
 
-def _run_once(learner, prefect_run, warehouse):
+def _run_once(learner, prefect_run, warehouse, shared_learner):
     """The shared first run, which must have completed: (report, the warehouse it wrote to)."""
-    report = _shared_report(learner, prefect_run, warehouse)
+    report = _shared_report(learner, prefect_run, warehouse, shared_learner)
     _assert_completed(report, _SHARED["diagnosis"])
     return report, _SHARED["warehouse"]
 
 
 def _run(learner, prefect_run, warehouse):
-    """Run the learner's flow once on the given warehouse; fail with the flow's own error if it failed."""
-    flow_obj = _load_flow(learner)
+    """Run the learner's flow once more on the given warehouse (in the shared run's process when there is one);
+    fail with the flow's own error if it failed."""
+    flow_obj = _SHARED.get("flow") or _load_flow(learner)
     printed = len(learner.output)
     report = prefect_run(flow_obj, warehouse=str(warehouse))
     if not report.completed:
@@ -373,15 +375,15 @@ def test_is_a_flow(learner, warehouse):
 
 
 @pytest.mark.points(2)
-def test_flow_run_completes(learner, warehouse, prefect_run):
+def test_flow_run_completes(learner, warehouse, prefect_run, shared_learner):
     """The flow run completes"""
-    _run_once(learner, prefect_run, warehouse)
+    _run_once(learner, prefect_run, warehouse, shared_learner)
 
 
 @pytest.mark.points(2)
-def test_three_tasks(learner, warehouse, prefect_run):
+def test_three_tasks(learner, warehouse, prefect_run, shared_learner):
     """At least three different tasks ran and completed, with no connection passed between them"""
-    report = _shared_report(learner, prefect_run, warehouse)
+    report = _shared_report(learner, prefect_run, warehouse, shared_learner)
     runs = report.task_runs  # prefect_run already waited for the server to record them all
     diagnosis = _SHARED["diagnosis"]
     assert not diagnosis.startswith(CONNECTION_LEAD), diagnosis
@@ -410,9 +412,9 @@ def test_three_tasks(learner, warehouse, prefect_run):
 
 
 @pytest.mark.points(1)
-def test_columns(learner, warehouse, prefect_run):
+def test_columns(learner, warehouse, prefect_run, shared_learner):
     """The table analytics.event_attendance has the right columns"""
-    _, warehouse = _run_once(learner, prefect_run, warehouse)
+    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner)
     if not _table_exists(warehouse) and _table_exists(_SHARED["env_warehouse"]):
         raise AssertionError(
             f"The flow built {TABLE}, but in the wrong warehouse: the one WAREHOUSE names, not the one passed to "
@@ -434,9 +436,9 @@ def test_columns(learner, warehouse, prefect_run):
 
 
 @pytest.mark.points(3)
-def test_rows(learner, warehouse, pristine, prefect_run):
+def test_rows(learner, warehouse, pristine, prefect_run, shared_learner):
     """The table has one row per event, with the right counts and rate"""
-    _, warehouse = _run_once(learner, prefect_run, warehouse)
+    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner)
     expected = _expected(pristine)  # from the warehouse as flowcamp built it, not the copy the flow changed
     assert _table_exists(warehouse) and not [c for c in COLUMNS if c not in _columns(warehouse)], (
         f"{TABLE} is missing, or is missing columns, so its rows cannot be checked yet. "
@@ -482,9 +484,9 @@ def test_rows(learner, warehouse, pristine, prefect_run):
 
 
 @pytest.mark.points(2)
-def test_rerun_does_not_duplicate(learner, warehouse, prefect_run):
+def test_rerun_does_not_duplicate(learner, warehouse, prefect_run, shared_learner):
     """Running the flow twice gives the same table, not twice the rows"""
-    _, warehouse = _run_once(learner, prefect_run, warehouse)
+    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner)
     assert _table_exists(warehouse), f"The flow completed, but there is no table {TABLE} in the warehouse it was given."
     first = _row_count(warehouse)
     assert first > 0, f"The flow completed, but {TABLE} is empty, so a second run cannot be compared with it."
