@@ -167,6 +167,9 @@ PINNED = {
                                        "refs/heads/review-notes": "2a224cc85c1249d3e9ec51e578e4baa925c0b46a"}}},
     "undo-toolkit": {4242: {"project": {"refs/heads/main": "778c106562b8a0948afef6bcb38b0020cde32ede"}},
                      7: {"project": {"refs/heads/main": "6ace95ecf1de535ba4337945de2a83a33cc1eba6"}}},
+    # Built with flowcamp.prepare from the start (LF newlines on every platform).
+    "leaked-secret": {4242: {"pipeline": {"refs/heads/main": "6feda624e801c6c1ae26c77a52c00768699cfbd4"}},
+                      7: {"pipeline": {"refs/heads/main": "4563ddfacec59014e68dd87cb0692c374e2d3784"}}},
 }
 # These scripts always wrote their files with the platform's newlines; on Windows their hashes differ
 # from the ones above (and equal those of Windows workspaces made before).
