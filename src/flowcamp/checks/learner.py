@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import subprocess
+from contextlib import contextmanager
 import sys
 from pathlib import Path
 
@@ -274,6 +275,18 @@ class Learner:
         if self._zygote is not None:
             self._zygote.sweep(spare)
         reaper.kill_descendants(keep=self._keep(), spare=spare)
+
+    @contextmanager
+    def elsewhere(self, folder: Path):
+        """``with learner.elsewhere(copy) as other:`` a learner for the learner's files copied to ``folder``
+        (the same warm parent); what its code prints counts as this learner's output. Its processes end with
+        the block (and, like any learner's close, so do this check's other learner processes)."""
+        other = Learner(Path(folder), self._zygote or self._zygote_source, self._timeout)
+        try:
+            yield other
+        finally:
+            self._output.append(other.take_output())
+            other.close()
 
     def live_for_the_run(self) -> "Learner":
         """Mark this learner's processes as living for the whole check run: other learners' close spares them."""

@@ -93,22 +93,6 @@ def _write_env(folder: Path, values: dict[str, str]) -> None:
     (folder / ".env").write_text(text, encoding="utf-8")
 
 
-class _Copy:
-    """A learner process for a copy of the learner's code: `with _Copy(learner, folder) as other:`."""
-
-    def __init__(self, learner, folder: Path):
-        self.learner = learner
-        self.other = Learner(folder, learner._zygote or learner._zygote_source)
-
-    def __enter__(self) -> Learner:
-        return self.other
-
-    def __exit__(self, *exc):
-        self.learner._output.append(self.other.take_output())  # what the learner's code printed, shown redacted
-        self.other.close()
-        return False
-
-
 def _clear_names(monkeypatch):
     for name in NAMES.values():
         monkeypatch.delenv(name, raising=False)
@@ -163,7 +147,7 @@ def test_reads_env_file(learner, tmp_path, monkeypatch):
     want = {"warehouse_path": _value("warehouse.duckdb"), "redshift_username": _value("user"),
             "redshift_password": _password()}
     _write_env(folder, {NAMES[k]: v for k, v in want.items()})
-    with _Copy(learner, folder) as other:
+    with learner.elsewhere(folder) as other:
         got = _settings(other)
     _nothing_from_file(got, NAMES)
     wrong = _differs(got, want)
@@ -186,7 +170,7 @@ def test_environment_wins(learner, tmp_path, monkeypatch):
     for key, value in real.items():
         monkeypatch.setenv(NAMES[key], value)
     want = {**in_file, **real}
-    with _Copy(learner, folder) as other:
+    with learner.elsewhere(folder) as other:
         got = _settings(other)
     beaten = [k for k in real if got.get(k) == in_file[k]]
     assert not beaten, (
@@ -211,7 +195,7 @@ def test_reads_when_called(learner, tmp_path, monkeypatch):
     second = {"warehouse_path": _value("second"), "redshift_username": _value("second"),
               "redshift_password": _password()}
     _write_env(folder, {NAMES[k]: v for k, v in first.items()})
-    with _Copy(learner, folder) as other:
+    with learner.elsewhere(folder) as other:
         mod = other.load(FILE)
         _write_env(folder, {NAMES[k]: v for k, v in second.items()})  # the file changes after the import
         fn = other.get(mod, "load_settings")
@@ -248,7 +232,7 @@ def test_finds_env_next_to_code(learner, tmp_path, monkeypatch):
              "redshift_password": _password()}
     _write_env(folder, {NAMES[k]: v for k, v in right.items()})
     _write_env(run_from, {NAMES[k]: v for k, v in decoy.items()})
-    with _Copy(learner, run_from) as other:  # the learner process runs in run_from; the code is in pipeline/
+    with learner.elsewhere(run_from) as other:  # the learner process runs in run_from; the code is in pipeline/
         got = _settings(other, f"pipeline/{FILE}")
     took_decoy = [k for k in NAMES if got.get(k) == decoy[k]]
     assert not took_decoy, (
@@ -274,7 +258,7 @@ def test_no_env_file(learner, tmp_path, monkeypatch):
             "redshift_password": _password()}
     for key, value in want.items():
         monkeypatch.setenv(NAMES[key], value)
-    with _Copy(learner, folder) as other:
+    with learner.elsewhere(folder) as other:
         got = _settings(other)
     wrong = _differs(got, want)
     assert not wrong, (
@@ -311,7 +295,7 @@ def test_env_example(learner, tmp_path, monkeypatch):
     _clear_names(monkeypatch)
     folder = _copy_code(learner, tmp_path / "code")
     (folder / PROBE).write_text(PROBE_SOURCE, encoding="utf-8")
-    with _Copy(learner, folder) as other:
+    with learner.elsewhere(folder) as other:
         probe = other.load(PROBE)
         try:
             asked = other.call(other.get(probe, "names_read"), str(folder / FILE))
@@ -372,7 +356,7 @@ def test_password_not_shown(learner, tmp_path, monkeypatch):
     password = _password()
     values = {"WAREHOUSE_PATH": _value("warehouse.duckdb"), "REDSHIFT_USERNAME": _value("user"), PASSWORD: password}
     _write_env(folder, values)
-    with _Copy(learner, folder) as other:
+    with learner.elsewhere(folder) as other:
         got = _settings(other)
         assert got.get("redshift_password") == password, (
             "`load_settings()` did not return the password from .env, so this check cannot tell whether it stays "
