@@ -214,7 +214,7 @@ def test_password_gone_from_files_and_history(repo):
 
 FIELD = re.compile(r"^\s*(?:[-*+>#]\s*)*\**\s*([A-Za-z][A-Za-z ]*?)\s*\**\s*:\s*\**\s*(.*?)\s*$")
 DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-VALUE_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\s*=\s*\S")
+VALUE_LIKE = re.compile(r"(?i)\b\w*(pass|pwd|secret|key|token)\w*\s*=\s*\S")
 
 
 def _fields(text: str) -> dict[str, str]:
@@ -232,12 +232,15 @@ def _fields(text: str) -> dict[str, str]:
     return out
 
 
-def _looks_like_a_value(text: str) -> bool:
-    """`NAME=value`, or a long word that mixes letters and digits (a password or key, not a place)."""
+def _looks_like_a_value(text: str, project) -> bool:
+    """`PASSWORD=value`, or a long word that mixes letters and digits (a password or key, not a place). A
+    variable's name in capitals, an address and a commit id are fine."""
     if VALUE_LIKE.search(text):
         return True
-    for word in re.findall(r"[^\s`'\"(),;]+", text):
+    for word in re.findall(r"[^\s`'\"(),;*]+", text):
         if re.fullmatch(r"[A-Z0-9_]+", word) or word.startswith(("http://", "https://")):
+            continue
+        if re.fullmatch(r"[0-9a-f]{7,40}", word) and project.resolve(word):
             continue
         if len(word) >= 16 and re.search(r"[A-Za-z]", word) and re.search(r"\d", word):
             return True
@@ -287,8 +290,8 @@ def test_rotation_note(repo):
     assert when <= date.today() + timedelta(days=1), (
         f"`Rotated on:` in {NOTE} is {when.isoformat()}, in the future. Write the day you changed the password."
     )
-    assert not _looks_like_a_value(fields["where"]) and not _looks_like_a_value(text), (
-        f"{NOTE} seems to hold a value (something like `NAME=...` or a long mix of letters and digits). Say "
+    assert not _looks_like_a_value(text, project), (
+        f"{NOTE} seems to hold a value (something like `PASSWORD=...`, or a long mix of letters and digits). Say "
         "only *where* the new password lives, such as the environment variable's name and the place that "
         "sets it. Never the password."
     )
@@ -442,7 +445,7 @@ def test_hook_blocks_new_secrets(repo, learner):
             assert not slipped, (
                 f"In a fresh clone of your repository, with your hook installed, a commit of a new {what} went "
                 f"through, with {why} in it. Your hook must catch passwords and keys in every kind of file: "
-                f"run detect-secrets, and check `files:`, `types:` or `exclude:` in {CONFIG}."
+                f"run detect-secrets, and check `files:`, `types:`, `exclude:` or `stages:` in {CONFIG}."
             )
             assert code != 0, f"Committing a new {what} with a secret in it ended oddly:\n{_tail(output)}"
 
@@ -458,6 +461,11 @@ def test_hook_blocks_new_secrets(repo, learner):
         moved = cloned.head() != start and "no_shows_by_month.sql" in cloned.files_at("HEAD")
         if code != 0 or not moved:
             missing = re.search(r"Executable `([^`]+)` not found", output)
+            if missing and missing.group(1) == "uv":
+                raise AssertionError(
+                    "Your hook starts uv, but uv is not on the PATH of the terminal that ran this check. Open a "
+                    "new terminal (uv's installer adds it to new ones), then check again."
+                )
             if missing:
                 raise AssertionError(
                     f"Your hook could not start `{missing.group(1)}` in a terminal where the course's environment "
