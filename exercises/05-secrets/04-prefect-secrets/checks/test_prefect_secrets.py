@@ -332,7 +332,8 @@ def _assert_completed(learner, run: dict) -> None:
     assert report.completed, _with_diagnosis(
         learner,
         f"The flow run of `{FLOW}` did not complete: it ended as {getattr(report.state, 'name', 'unknown')}"
-        + (f", at {report.error}" if report.error else "") + ". Run `uv run flowcamp run setup_production.py` "
+        + (f", at {report.error.rstrip('. ')}" if report.error else "") + ". Run `uv run flowcamp run "
+        "setup_production.py` "
         "once, then `uv run flowcamp run pipeline.py`, in this folder, to see the whole error.",
         report.error or "")
 
@@ -470,16 +471,10 @@ def _places_with(password: str, run: dict) -> list[str]:
 # ------------------------------------------------------------------------------------------ checks
 
 
-@pytest.mark.points(1)
-def test_is_a_flow(learner, server_values):
-    """publish_attendance is a flow with a warehouse parameter and no parameter for the password"""
-    _load_flow(learner)
-
-
-@pytest.mark.points(1)
+@pytest.mark.points(2)
 def test_no_password_in_code(learner, server_values):
-    """pipeline.py has no password typed into it"""
-    _load_flow(learner)
+    """The password is neither a parameter of the flow nor typed into pipeline.py"""
+    _load_flow(learner)  # also: no parameter for the password
     hard = _hard_coded(_tree(learner), learner.read(FILE))
     assert not hard, (
         f"{FILE} still has a password typed into it: {', '.join(hard)}. A password in code is in every copy of "
@@ -524,7 +519,7 @@ def test_new_password_next_run(learner, warehouse, pristine, prefect_run, server
         "The checks changed the password in the Secret block, and the production warehouse's location in the "
         f"Variable, as a password rotation would, and ran `{FLOW}` again in the same Python process. That run "
         "did not log in to the new warehouse with the new password"
-        + (f" (it stopped at {report.error})" if report.error else "") + ". Read the block and the Variable "
+        + (f" (it stopped at {report.error.rstrip('. ')})" if report.error else "") + ". Read the block and the Variable "
         "each time the flow runs, inside the task that connects, and keep no copy of them between runs (no "
         "global variable, no cache).")
     _assert_published(learner, second, pristine)
