@@ -176,7 +176,8 @@ def test_password_gone_from_files_and_history(repo):
         cells = json.loads(text).get("cells")
     except (ValueError, AttributeError):
         cells = None
-    code_cells = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"] if isinstance(cells, list) else []
+    cells = cells if isinstance(cells, list) else []
+    code_cells = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
     assert code_cells, (
         f"{nb} in your newest commit is no longer a notebook with its code cells. Keep its cells and clear "
         f"only the outputs. To get it back as it was: `git restore --source {facts['start'][:7]} {nb}`, "
