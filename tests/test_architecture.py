@@ -16,7 +16,7 @@ LAYERS = [
     {"learnerhost"},
     {"course"},
     {"workspace"},
-    {"server", "services"},
+    {"server", "services", "tidy"},
     {"checks", "worker"},
     {"harness"},
     {"kinds"},

@@ -10,13 +10,11 @@ import time
 from dataclasses import dataclass, field
 
 from flowcamp.checks.learner import Learner, LearnerError, Remote
+from flowcamp.tidy import CHECK_TAG
 
 FLOW_TYPE = "prefect.flows.Flow"
-# Every flow run a check starts carries this tag and a name starting "check-", so learners can filter them
-# out in the web UI; a check deletes the earlier checks' runs before its first one (at most one check's runs
-# are kept, for a learner who wants to read why a check's run failed).
-CHECK_TAG = "flowcamp-check"
-_STATE = {"cleared": False}
+# Every flow run a check starts carries CHECK_TAG and a name starting "check-", so learners can filter them out
+# in the web UI; after each check the earlier checks' runs are deleted (flowcamp.tidy).
 
 
 @dataclass
@@ -67,26 +65,6 @@ def settled_task_runs(client, flow_run_id, timeout: float = 15.0) -> list:
         time.sleep(0.05)
 
 
-def forget_check_runs(client) -> int:
-    """Delete the finished flow runs earlier checks started (tagged CHECK_TAG). Returns how many."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
-
-    try:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[CHECK_TAG])),
-                                     limit=200)
-    except Exception:  # noqa: BLE001 - tidying up only: never the reason a check fails
-        return 0
-    deleted = 0
-    for run in runs:
-        if run.state is None or run.state.is_final():
-            try:
-                client.delete_flow_run(run.id)
-                deleted += 1
-            except Exception:  # noqa: BLE001
-                pass
-    return deleted
-
-
 def run_flow(learner: Learner, flow: Remote, **params) -> FlowRunReport:
     """Run the learner's flow (in the learner's process) on the workspace's server; read its record."""
     if not isinstance(flow, Remote) or not flow.isinstance_of(FLOW_TYPE):
@@ -96,10 +74,6 @@ def run_flow(learner: Learner, flow: Remote, **params) -> FlowRunReport:
             "(and `from prefect import flow` at the top of the file).")
     from prefect.client.orchestration import get_client
 
-    if not _STATE["cleared"]:
-        _STATE["cleared"] = True
-        with get_client(sync_client=True) as client:
-            forget_check_runs(client)
     ran = learner.run_flow(flow, tag=CHECK_TAG, name=f"check-{flow.__name__ or 'flow'}", **params)
     if not ran.get("flow_run_id"):
         return FlowRunReport(state=None, error=ran.get("error") or "the flow did not start a run")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowcamp import server
+import time
+
+from flowcamp import server, tidy
 from flowcamp.course import Exercise
 from flowcamp.harness import run_pytest_checks
 from flowcamp.kinds.base import Kind, python_file_problem
@@ -26,5 +28,9 @@ class PrefectKind(Kind):
         if server_url is None:
             return Result(ex.id, Status.ERROR, "The local Prefect server is not running; "
                                                "`uv run flowcamp server start` starts it.")
-        return run_pytest_checks(ws, ex, extra_env={**server.client_env(ws, server_url),
-                                                     "FLOWCAMP_LEARNER_PRELOAD": "duckdb,prefect"})
+        started = time.time()
+        result = run_pytest_checks(ws, ex, extra_env={**server.client_env(ws, server_url),
+                                                       "FLOWCAMP_LEARNER_PRELOAD": "duckdb,prefect"})
+        # Earlier checks' flow runs go, in the background: this check's stay until the next one.
+        tidy.in_background(f"{server_url}/api", started, ws.state_dir / "tidy.log", ws.state_dir)
+        return result

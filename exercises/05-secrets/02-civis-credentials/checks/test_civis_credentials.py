@@ -179,7 +179,10 @@ def check_pair(shim: Shim, out: dict, call: str, user: str, password: str, user_
         if came:
             raise AssertionError(
                 f"When {situation}, `{call}` gave a .{attr} that is the value of {came}, but .{attr} should come from {var}. "
-                f"Check which ending goes with which: {user_var} is the username, {password_var} the password.")
+                + (f"Check which ending goes with which: {user_var} is the username, {password_var} the password."
+                   if came in (user_var, password_var) else
+                   f"Does your code read {var} when the file is imported (before the check set it)? Read the "
+                   "environment inside the function, each time it is called; and check which pair wins."))
         raise AssertionError(f"When {situation}, `{call}` gave a .{attr} that is not the value of {var}. "
                              f"{'It' if attr == 'username' else 'The password'} should be read from {var}.")
 
@@ -195,7 +198,8 @@ def expect_missing(shim: Shim, fn: str, *args, situation: str, missing: str, **k
         raise AssertionError(
             f"When {situation}, `{call}` returned a login instead of raising MissingCredentialError. "
             f"A missing (or empty) {missing} should stop the script at once, with a message that names it. "
-            "(os.environ.get gives None, or the default you pass, when a variable is not set: check for it.)")
+            "(os.environ.get gives None when a variable is not set, and \"\" when it is set but empty: "
+            "`if not value:` catches both.)")
     if raised["type"] == "KeyError":
         raise AssertionError(
             f"When {situation}, `{call}` raised KeyError, which only says {shim.quote(raised['message'])}. "
@@ -362,6 +366,8 @@ def test_warehouse_clear_names(learner, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     message = expect_missing(shim, "warehouse_credential", missing="WAREHOUSE_USER",
                              situation="none of WAREHOUSE_* and REDSHIFT_* is set")
-    assert "WAREHOUSE_USER" in message or "REDSHIFT_USERNAME" in message, (
-        f"When nothing is set, {call} says {shim.quote(message)!r}. Name a variable to set: WAREHOUSE_USER "
-        "(or, on Civis, REDSHIFT_USERNAME).")
+    assert "WAREHOUSE_USER" in message, (
+        f"When nothing is set, {call} says {shim.quote(message)!r}. New code is set up with the clear names, so "
+        "name WAREHOUSE_USER as the one to set (you may mention REDSHIFT_USERNAME too, for scripts still on "
+        "Civis). Falling back to credential(\"REDSHIFT\") is right when REDSHIFT_* are set, but its message "
+        "names only the old Civis name.")

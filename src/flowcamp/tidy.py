@@ -1,0 +1,62 @@
+"""Tidying the workspace's Prefect server after a check: the flow runs earlier checks left are deleted, in a
+detached process, so no check waits for it (deleting a run and its task runs and logs takes the server a
+moment; two runs took 2 s on a busy machine). A check's own runs stay until the next check, for a learner who
+wants to read why a check's run failed. Plain HTTP: nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+from flowcamp import proc
+
+CHECK_TAG = "flowcamp-check"  # every flow run a check starts carries it (and a name starting "check-")
+
+
+def _call(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"}, method=method)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        data = resp.read()
+    return json.loads(data) if data else None
+
+
+def forget_check_runs(api_url: str, before: float) -> int:
+    """Delete the finished flow runs tagged CHECK_TAG created before ``before`` (a Unix time). Returns how many."""
+    try:
+        runs = _call("POST", f"{api_url}/flow_runs/filter",
+                     {"flow_runs": {"tags": {"all_": [CHECK_TAG]}}, "limit": 200}) or []
+    except (urllib.error.URLError, OSError, ValueError):
+        return 0
+    deleted = 0
+    for run in runs:
+        try:
+            created = datetime.fromisoformat(str(run.get("created")).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            continue
+        state = (run.get("state") or {}).get("type")
+        if created < before and state in (None, "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            try:
+                _call("DELETE", f"{api_url}/flow_runs/{run['id']}")
+                deleted += 1
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+    return deleted
+
+
+def in_background(api_url: str, before: float, log: Path, cwd: Path) -> None:
+    """Start :func:`forget_check_runs` in a detached process and return at once."""
+    code = "from flowcamp.tidy import main\nmain(sys.argv[1], float(sys.argv[2]))\n"
+    try:
+        proc.start_detached(proc.python_code(code) + [api_url, repr(before)], env=proc.child_env(), log=log, cwd=cwd)
+    except OSError:
+        pass
+
+
+def main(api_url: str, before: float) -> None:
+    print(f"deleted {forget_check_runs(api_url, before)} earlier check run(s)", file=sys.stderr)
