@@ -254,3 +254,30 @@ def test_a_warehouse_locked_by_another_program_is_explained_in_the_check(add_ws,
     assert result.status is not Status.PASS
     said = " ".join(c.message for c in result.checks)
     assert "Could not set lock" in said and f"another Python program (process {holder.pid})" in said, said
+
+
+def test_a_learner_that_loaded_nothing_leaves_the_warm_parent_alive(tmp_path):
+    """A check that only reads a file must not take the check's warm parent down with it: every later load of
+    the check would then start a fresh Python (a cold Prefect check took 14 s instead of 7)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "calc.py").write_text(RIGHT)
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from flowcamp.checks.learner import Learner, start_zygote\n"
+        "z = start_zygote()\n"
+        "if z is None:\n    print('no fork'); sys.exit(0)\n"
+        "z._wait_ready()\n"
+        "Learner(Path(sys.argv[1]), lambda: z).close()  # loaded nothing\n"
+        "alive = os.path.exists(f'/proc/{z.process.pid}') and z.process.poll() is None\n"
+        "lrn = Learner(Path(sys.argv[1]), lambda: z)\n"
+        "mod = lrn.load('calc.py')\n"
+        "print('alive' if alive else 'dead', lrn.call(lrn.get(mod, 'add'), 2, 3))\n"
+        "lrn.close(); z.close()\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "FLOWCAMP_LEARNER_PRELOAD": "duckdb"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    if done.stdout.strip() != "no fork":
+        assert done.stdout.split() == ["alive", "5"], done.stdout + done.stderr[-1000:]

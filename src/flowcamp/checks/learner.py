@@ -251,7 +251,11 @@ class Learner:
         return done
 
     def _keep(self) -> tuple[int, ...]:
+        """The check's warm parent: never swept, even by a learner that did not use it (else every later load
+        of the check would start a fresh Python)."""
         z = self._zygote
+        if z is None and callable(self._zygote_source):
+            z = self._zygote_source()
         return (z.process.pid,) if z is not None else ()
 
     @property
