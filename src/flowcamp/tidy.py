@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -16,6 +17,30 @@ from pathlib import Path
 from flowcamp import proc
 
 CHECK_TAG = "flowcamp-check"  # every flow run a check starts carries it (and a name starting "check-")
+# A run is deleted only when it ended this long ago: another check of the same workspace (or of a grader's
+# server) may still be reading its own runs, and a learner may want to open the last ones in the web UI.
+MIN_AGE = 300.0
+FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+
+
+def _time(value) -> float | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def to_forget(runs: list[dict], before: float, now: float, min_age: float = MIN_AGE) -> list[str]:
+    """The ids of the check runs to delete: created before ``before``, finished, and ended ``min_age`` ago."""
+    out = []
+    for run in runs:
+        created, ended = _time(run.get("created")), _time(run.get("end_time"))
+        state = (run.get("state") or {}).get("type")
+        if created is None or ended is None or CHECK_TAG not in (run.get("tags") or []):
+            continue
+        if created < before and state in FINAL and ended <= now - min_age:
+            out.append(str(run["id"]))
+    return out
 
 
 def _call(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
@@ -27,25 +52,19 @@ def _call(method: str, url: str, body: dict | None = None, timeout: float = 10.0
 
 
 def forget_check_runs(api_url: str, before: float) -> int:
-    """Delete the finished flow runs tagged CHECK_TAG created before ``before`` (a Unix time). Returns how many."""
+    """Delete the check runs :func:`to_forget` picks (created before ``before``, a Unix time). Returns how many."""
     try:
         runs = _call("POST", f"{api_url}/flow_runs/filter",
                      {"flow_runs": {"tags": {"all_": [CHECK_TAG]}}, "limit": 200}) or []
     except (urllib.error.URLError, OSError, ValueError):
         return 0
     deleted = 0
-    for run in runs:
+    for run_id in to_forget(runs, before, time.time()):
         try:
-            created = datetime.fromisoformat(str(run.get("created")).replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            continue
-        state = (run.get("state") or {}).get("type")
-        if created < before and state in (None, "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
-            try:
-                _call("DELETE", f"{api_url}/flow_runs/{run['id']}")
-                deleted += 1
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
+            _call("DELETE", f"{api_url}/flow_runs/{run_id}")
+            deleted += 1
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
     return deleted
 
 
