@@ -117,10 +117,12 @@ class Host:
                     state.message or state.name)
             except Exception as e:  # noqa: BLE001
                 out["error"] = state.message or str(e)
-        try:
+        try:  # task run states reach the server as events, log lines in batches: send what is queued
             from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
 
-            EventsWorker.drain_all(timeout=5, at_exit=False)  # task run states reach the server as events
+            EventsWorker.drain_all(timeout=5, at_exit=False)
+            APILogWorker.drain_all(timeout=5, at_exit=False)
         except Exception:  # noqa: BLE001 - the check waits for the server to settle anyway
             pass
         return out

@@ -98,7 +98,8 @@ def base_env(ws: Workspace) -> dict[str, str]:
 def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
     """Settings that point a Prefect client at the server at ``server_url``. Starts nothing; records the use."""
     services.touch(ws)
-    return {**base_env(ws), "PREFECT_API_URL": f"{server_url}/api"}
+    # PREFECT_UI_URL too: a failure notification links to the run in the web UI, built from this setting.
+    return {**base_env(ws), "PREFECT_API_URL": f"{server_url}/api", "PREFECT_UI_URL": server_url}
 
 
 def _healthy(url: str, timeout: float = 2.0) -> bool:

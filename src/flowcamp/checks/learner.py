@@ -292,6 +292,30 @@ class Learner:
             self._output.append(other.take_output())
             other.close()
 
+    @contextmanager
+    def staged(self, folder: Path, course_dir: Path, given: tuple[str, ...] | list[str]):
+        """``with learner.staged(tmp_path / "run", COURSE_DIR, ["steps.py"]) as staged:`` a learner for a copy
+        of the learner's folder in which the files named in ``given`` (helpers the course provides, which a
+        learner could have changed) are the course's own, from ``course_dir``; their code runs there."""
+        import shutil
+
+        folder = Path(folder)
+        shutil.copytree(self.dir, folder, symlinks=True, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", ".git", "*.duckdb*"))
+        for name in given:
+            target = folder / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            src = Path(course_dir) / name
+            if src.is_dir():
+                shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copyfile(src, target)
+        with self.elsewhere(folder) as other:
+            yield other
+
     def live_for_the_run(self) -> "Learner":
         """Mark this learner's processes as living for the whole check run: other learners' close spares them."""
         self._lives = True

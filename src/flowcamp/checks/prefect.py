@@ -44,6 +44,50 @@ class FlowRunReport:
     def completed_task_runs(self) -> list:
         return [tr for tr in self.task_runs if tr.state is not None and tr.state.is_completed()]
 
+    @property
+    def parameters(self) -> dict:
+        """The parameters the server recorded for the run (after Prefect validated and coerced them)."""
+        return dict(getattr(self.flow_run, "parameters", None) or {})
+
+    def logs(self) -> list:
+        """The run's log lines (its own and its tasks'), oldest first, as the API stores them: each has
+        ``level``, ``message``, ``name`` and ``task_run_id`` (None for the flow's own lines)."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+        from prefect.client.schemas.sorting import LogSort
+
+        if self.flow_run is None:
+            return []
+        flt = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[self.flow_run.id]))
+        with get_client(sync_client=True) as client:
+            return _settled(lambda: client.read_logs(log_filter=flt, sort=LogSort.TIMESTAMP_ASC, limit=200))
+
+    def artifacts(self) -> list:
+        """The artifacts the run (or its tasks) published: each has ``type`` ('markdown', 'table', ...),
+        ``key``, ``data`` and ``description``."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+        if self.flow_run is None:
+            return []
+        flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[self.flow_run.id]))
+        with get_client(sync_client=True) as client:
+            return _settled(lambda: client.read_artifacts(artifact_filter=flt))
+
+
+def _settled(read, timeout: float = 3.0) -> list:
+    """What ``read()`` gives once two reads in a row agree (the learner's process sent everything before it
+    answered; the server may take a moment to write it)."""
+    deadline = time.monotonic() + timeout
+    previous = read()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        current = read()
+        if len(current) == len(previous):
+            return current
+        previous = current
+    return previous
+
 
 def settled_task_runs(client, flow_run_id, timeout: float = 15.0) -> list:
     """The flow run's task runs, once the server has recorded them all in a final state.
