@@ -281,3 +281,34 @@ def test_a_learner_that_loaded_nothing_leaves_the_warm_parent_alive(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     if done.stdout.strip() != "no fork":
         assert done.stdout.split() == ["alive", "5"], done.stdout + done.stderr[-1000:]
+
+
+def test_staged_runs_the_learners_files_beside_the_courses_own_helpers(tmp_path):
+    """A given helper file (course code in the exercise folder) that the learner changed is replaced by the
+    course's copy in the staged folder; the learner's own files and folders come along; the workspace is left
+    as it was."""
+    import subprocess
+    import sys
+
+    work, course = tmp_path / "work", tmp_path / "course"
+    (work / "sql").mkdir(parents=True)
+    course.mkdir()
+    (work / "steps.py").write_text("def step():\n    return 'forged'\n")
+    (course / "steps.py").write_text("def step():\n    return 'course'\n")
+    (work / "sql" / "01.sql").write_text("select 1")
+    (work / "pipeline.py").write_text("from steps import step\nfrom pathlib import Path\n\n"
+                                      "def run():\n    return [step(), Path('sql/01.sql').read_text()]\n")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from flowcamp.checks.learner import Learner\n"
+        "lrn = Learner(Path(sys.argv[1]))\n"
+        "with lrn.staged(Path(sys.argv[3]), Path(sys.argv[2]), ['steps.py']) as staged:\n"
+        "    mod = staged.load('pipeline.py')\n"
+        "    print(*staged.call(staged.get(mod, 'run')))\n"
+        "lrn.close()\n")
+    done = subprocess.run([sys.executable, "-c", code, str(work), str(course), str(tmp_path / "staged")],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "FLOWCAMP_NO_FORK": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["course", "select", "1"], done.stdout
+    assert "forged" in (work / "steps.py").read_text()
