@@ -9,6 +9,7 @@ untouched held-out warehouse for the same values.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 
@@ -23,6 +24,7 @@ COLUMNS = ("event_id", "title", "event_type", "event_date", "signups", "attended
 DEFAULTS = {"since": "2024-09-01", "event_types": ["canvass", "phone_bank", "text_bank"], "venue": "any"}
 CHOSEN_TYPES = ["canvass", "meeting"]  # differs from the default list in both directions
 CHOSEN_VENUE = "in_person"
+BAD = {"since": "yesterday", "venue": "outdoors"}  # one run, refused for both
 VENUES = {"in_person": (False,), "virtual": (True,), "any": (False, True)}
 SIGNATURE = ('def build_event_turnout(since: date = date(2024, 9, 1), '
              'event_types: list[str] = ["canvass", "phone_bank", "text_bank"], '
@@ -144,13 +146,15 @@ def _json_run(shared_learner, prefect_run, warehouse, pristine):
     return _SHARED["json"]
 
 
-def _assert_completed(report, values: dict):
+def _assert_completed(report, values: dict | None):
+    """The run completed; if Prefect refused its values, say which and why. `values` None: a run given none."""
+    shown = f"the JSON values {json.dumps(values)}" if values else "no values (only the warehouse)"
     refused = _refusal(report)
-    shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
     assert not refused, (
-        f"Prefect refused the run with {shown}, the way a JSON run passes them (a date as text, a list of "
-        f"text): {refused}. Give each parameter the type that accepts such a value: `since: date`, "
-        "`event_types: list[str]`, `venue: Literal[\"in_person\", \"virtual\", \"any\"]`.")
+        f"Prefect refused the run with {shown}: {refused}. "
+        + ("A JSON run passes a date as text and a list as a list: give each parameter the type that accepts "
+           "such a value: `since: date`, `event_types: list[str]`, `venue: Literal[\"in_person\", \"virtual\", "
+           "\"any\"]`." if values else "Check the defaults in the flow's definition: each must fit its type."))
     assert report.completed, (
         f"The run with {shown} did not complete: it ended as {getattr(report.state, 'name', 'unknown')}"
         + (f", at {report.error}" if report.error else "") + ". Run `uv run flowcamp run pipeline.py` in this "
@@ -158,7 +162,7 @@ def _assert_completed(report, values: dict):
 
 
 def _assert_rows(got: dict | None, want: dict, values: dict, pristine):
-    shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+    shown = json.dumps(values)
     assert got is not None, (f"The run with {shown} completed, but the warehouse it was given has no table {TABLE}. "
                              "Pass the flow's `warehouse` parameter to both tasks.")
     assert want, "The check found no events for these values, so it cannot judge the table."  # never on real data
@@ -187,27 +191,42 @@ def _assert_rows(got: dict | None, want: dict, values: dict, pristine):
             "Keep the starter's query: it counts sign-ups that were not cancelled, and those that attended.")
 
 
-def _assert_refused(report, name: str, value, warehouse):
-    """The run was refused by Prefect's validation: it exists, failed, never started, ran no task and wrote
-    nothing."""
-    assert report.flow_run is not None, f"Calling the flow with {name}={value!r} did not make a flow run at all."
+def _bad_run(shared_learner, prefect_run, warehouse):
+    """One shared run with a bad date and a bad choice: (report, the warehouse it was given). Prefect lists every
+    value it refuses, so each check reads its own parameter from the same refusal."""
+    if "bad" not in _SHARED:
+        fn = _flow(shared_learner)
+        given = _copy(warehouse, "bad-values.duckdb")
+        _SHARED["bad"] = (prefect_run(fn, **BAD, warehouse=str(given)), given)
+    return _SHARED["bad"]
+
+
+def _assert_refused(report, name: str, warehouse):
+    """Prefect's validation refused the run because of `name`: the run exists, failed, never started, ran no
+    task and wrote nothing."""
+    value = BAD[name]
+    shown = json.dumps(BAD)
+    typed = "`since: date`" if name == "since" else '`venue: Literal["in_person", "virtual", "any"]`'
+    assert report.flow_run is not None, f"Calling the flow with {shown} did not make a flow run at all."
     tasks = sorted(set(report.task_names))
     started = _ran(report)
     table = _table(warehouse)
     assert not (report.completed or tasks or started or table is not None), (
-        f"A run with {name}={value!r} should be refused by Prefect before it starts. Instead "
+        f"A run with {shown} should be refused by Prefect before it starts. Instead "
         + ("it completed" if report.completed else "it started")
         + (f" and ran the task(s) {', '.join(tasks)}" if tasks else "")
         + (f" and wrote {TABLE}" if table is not None else "")
-        + f". Give `{name}` a type Prefect can check ("
-        + ("`since: date`" if name == "since" else "`venue: Literal[\"in_person\", \"virtual\", \"any\"]`")
-        + "): then Prefect refuses such a value itself, and neither your flow nor any task ever runs."
-        + (" Checking the value inside the flow and raising an error is too late: the run has already started."
+        + f". Give `{name}` a type Prefect can check ({typed}): then Prefect refuses a value like {value!r} "
+        "itself, and neither your flow nor any task ever runs."
+        + (" Checking a value inside the flow and raising an error is too late: the run has already started."
            if started and not tasks else ""))
     refused = _refusal(report)
-    assert refused and name in refused, (
-        f"The run with {name}={value!r} failed, but not because Prefect refused `{name}`: its state says "
-        f"{(getattr(report.state, 'message', '') or '')[:200]!r}. Give `{name}` its type in the flow's definition.")
+    assert refused and f"{name}:" in refused, (
+        f"Prefect refused the run with {shown}, but not because of `{name}`: "
+        + (f"it refused only this: {refused}. " if refused else
+           f"its state says {(getattr(report.state, 'message', '') or '')[:200]!r}. ")
+        + f"So {name}={value!r} would have been let through. Give `{name}` its type in the flow's definition: "
+        f"{typed}.")
 
 
 # ------------------------------------------------------------------------------------------- checks
@@ -244,7 +263,7 @@ def test_defaults(shared_learner, prefect_run, warehouse, pristine):
     """A run given no values uses the defaults: since 2024-09-01, the three event types, venue any"""
     fn = _flow(shared_learner)
     report = prefect_run(fn, warehouse=str(warehouse))
-    _assert_completed(report, {})
+    _assert_completed(report, None)
     recorded = {k: report.parameters.get(k) for k in DEFAULTS}
     assert recorded == DEFAULTS, (
         f"A run given no values used {recorded}. The defaults should be {DEFAULTS}: write them in the flow's "
@@ -257,14 +276,12 @@ def test_defaults(shared_learner, prefect_run, warehouse, pristine):
 @pytest.mark.points(2)
 def test_bad_date_refused(shared_learner, prefect_run, warehouse):
     """Prefect refuses since="yesterday" before any task runs, and the warehouse is untouched"""
-    fn = _flow(shared_learner)
-    report = prefect_run(fn, since="yesterday", warehouse=str(warehouse))
-    _assert_refused(report, "since", "yesterday", warehouse)
+    report, given = _bad_run(shared_learner, prefect_run, warehouse)
+    _assert_refused(report, "since", given)
 
 
 @pytest.mark.points(2)
 def test_bad_choice_refused(shared_learner, prefect_run, warehouse):
     """Prefect refuses venue="outdoors" before any task runs, and the warehouse is untouched"""
-    fn = _flow(shared_learner)
-    report = prefect_run(fn, venue="outdoors", warehouse=str(warehouse))
-    _assert_refused(report, "venue", "outdoors", warehouse)
+    report, given = _bad_run(shared_learner, prefect_run, warehouse)
+    _assert_refused(report, "venue", given)
