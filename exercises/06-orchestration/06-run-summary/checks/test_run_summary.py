@@ -55,7 +55,8 @@ def _nights(pristine) -> dict:
             normal, empty = con.execute(SINCE_SQL).fetchone()
             counts = con.execute(EXPECTED_SQL, {"since": normal}).fetchone()
             quiet = con.execute(EXPECTED_SQL, {"since": empty}).fetchone()
-        assert min(counts) > 0 and max(quiet) == 0, "The check's own nights are wrong (a course bug): tell your trainer."
+        assert min(counts) > 0 and max(quiet) == 0, (
+            "The check's own nights are wrong (a course bug): tell your trainer.")
         _SHARED["nights"] = {"normal": normal, "empty": empty, "counts": dict(zip(TABLES, counts))}
     return _SHARED["nights"]
 
@@ -87,7 +88,7 @@ def _load_flow(lrn):
 def _assert_completed(report, night: str):
     assert report.completed, (
         f"The run of `{FLOW}` on {night} did not complete: it ended as {getattr(report.state, 'name', 'unknown')}. "
-        + (f"The error was at {report.error}. " if report.error else "")
+        + (f"The error was at {report.error.rstrip('.')}. " if report.error else "")
         + "Logging and a summary must never make the run fail: a night with no rows is a warning, not an error. "
         "Run `uv run flowcamp run pipeline.py` to see the whole error."
     )
@@ -182,9 +183,12 @@ def test_counts_in_the_log(learner, shared_learner, prefect_run, warehouse, pris
         if any(rows in _numbers(line.message) for line in shown):
             continue
         where = f"The step {WHAT[table]} wrote {rows} rows to {table} in the check's run"
-        if any(rows in _numbers(line.message) for line in hidden):
-            raise AssertionError(f"{where}, but the line that says so is at level DEBUG, which nobody sees. "
-                                 "Write it with `logger.info(...)`.")
+        if any(rows in _numbers(line.message) for line in hidden) or ".debug(" in learner.read(FILE):
+            raise AssertionError(
+                f"{where}, but no line of the run's log says so. Your file writes with `logger.debug(...)`: "
+                "Prefect sends lines from level INFO up to the server, so DEBUG lines never reach the run's log. "
+                "Write the counts with `logger.info(...)`."
+            )
         if str(rows) in _SHARED.get("printed", ""):
             raise AssertionError(
                 f"{where}. Your code printed that number, but print() goes only to the terminal, not to the "
