@@ -66,7 +66,9 @@ def _meet(name: str, other: str) -> None:
     if not folder:
         return
     here, there = Path(folder) / f"{name}.arrived", Path(folder) / f"{other}.arrived"
-    here.write_text(_task_run_id(), encoding="utf-8")
+    draft = here.with_suffix(".draft")
+    draft.write_text(_task_run_id(), encoding="utf-8")
+    os.replace(draft, here)  # whole at once: the other branch never reads a half-written file
     deadline = time.monotonic() + RENDEZVOUS_SECONDS
     while not there.exists():
         if time.monotonic() > deadline:

@@ -158,7 +158,9 @@ def _assert_in_own_tasks(out, steps):
             f"The step {step} never ran in a task of this flow run. "
             + (_why_not_completed(out) if not out.report.completed else
                f"Call it from a task inside `{FLOW}`: `@task`, then `def {step}(warehouse): "
-               f"return steps.{step}(warehouse)`, and call that task from the flow.")
+               f"return steps.{step}(warehouse)`, and call that task from the flow. If you start it with "
+               "`.submit(...)`, ask for its `.result()` before the flow ends: a future nobody waits for may "
+               "never run.")
         )
         assert None not in where, (
             f"steps.{step} ran in the flow itself, not inside a task, so Prefect cannot run it at the same time "
