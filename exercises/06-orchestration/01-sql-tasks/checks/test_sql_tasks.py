@@ -82,6 +82,12 @@ SELECT c.event_id, c.signups, c.attended, coalesce(m.matches, 0)
 FROM counts AS c LEFT JOIN matches AS m ON m.event_id = c.event_id
 ORDER BY c.event_id
 """
+NO_TABLE = (f"The flow completed, but the last file's table {SCHEMA}.summary is not in the warehouse the flow was "
+            "given. Did every statement of every file run? Let DuckDB's errors fail the task (no `try`/`except` "
+            "around `con.execute`), and connect to the flow's `warehouse` parameter, not to WAREHOUSE.")
+PASTED = "The SQL text was broken by a value pasted into it."
+BIND = ("Turn each {{name}} into $name and pass the values as a dict, `con.execute(statement, params)`: DuckDB "
+        "then reads them as values, whatever they hold.")
 _SHARED: dict = {}
 
 
@@ -191,7 +197,7 @@ def _why_failed(report, names) -> str:
     owner = {tr.id: n for n, trs in by_file.items() for tr in trs}
     failed = [tr for tr in report.task_runs if tr.state is not None and tr.state.is_failed()]
     if not failed:
-        return f"The flow itself stopped{': ' + report.error if report.error else ''}."
+        return "" if report.completed else f"The flow itself stopped{': ' + report.error if report.error else ''}."
     tr = failed[0]
     error = (tr.state.message or "").strip()
     where = f"The task run for {owner[tr.id]}" if tr.id in owner else f"The task run `{tr.name}`"
@@ -206,9 +212,19 @@ def _why_failed(report, names) -> str:
         text += (" A file ran before the file that makes its table: run the files in name order, "
                  "`sorted(Path(sql_folder).glob(\"*.sql\"))`, one after another.")
     elif "Parser Error" in error or "syntax error" in error:
-        text += (" The SQL text was broken by a value pasted into it. Turn each {{name}} into $name and give "
-                 "the values to `con.execute(sql, values)` instead.")
+        text += f" {PASTED} {BIND}"
     return text
+
+
+def _unfinished(report) -> str:
+    """Why a run that ended Completed still did not finish every task run ("" if it did)."""
+    bad = [tr for tr in report.task_runs if tr.state is None or not tr.state.is_completed()]
+    if not report.completed or not bad:
+        return ""
+    return (f"The flow run ended as Completed, but {len(bad)} task run(s) did not: "
+            + ", ".join(f"`{tr.name}` ({tr.state.name if tr.state else 'no state'})" for tr in bad)
+            + ". A flow does not fail when a task it started with `.submit()` fails. Call the task "
+            "directly, `run_sql_file(...)`, so that a failed file stops the flow before the next file runs.")
 
 
 def _completed(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path, label="first"):
@@ -219,6 +235,8 @@ def _completed(learner, shared_learner, prefect_run, warehouse, pristine, tmp_pa
         f"({', '.join(shared['names'])}) did not complete: it ended as {getattr(report.state, 'name', 'unknown')}. "
         + _why_failed(report, shared["names"])
         + " Run `uv run flowcamp run pipeline.py` in this folder and read the run's logs in the Prefect web UI.")
+    unfinished = _unfinished(report)
+    assert not unfinished, unfinished + " " + _why_failed(report, shared["names"])
     return shared, report, copy
 
 
@@ -282,16 +300,17 @@ def test_files_run_in_name_order(learner, shared_learner, prefect_run, warehouse
     """The files run in name order, each one after the one before has finished"""
     shared, report, _ = _completed(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path)
     runs = _in_order(report, shared["names"])
-    started = [n for n, tr in sorted(runs, key=lambda x: x[1].start_time)]
+    by_start = sorted(runs, key=lambda x: x[1].start_time)
+    for (before, a), (after, b) in zip(by_start, by_start[1:]):
+        assert b.start_time >= a.end_time - SLACK, (
+            f"The task run for {after} started before the one for {before} had finished: they ran at the same "
+            "time, and a file may read a table that another is still writing. Call the task and let it "
+            "return before the next call (no `.submit()`), or pass `wait_for=[the previous future]`.")
+    started = [n for n, _ in by_start]
     assert started == shared["names"], (
         f"The task runs started in this order: {', '.join(started)}. In name order the files are: "
         f"{', '.join(shared['names'])}. A folder lists its files in whatever order the disk keeps them; sort "
         "them: `for path in sorted(Path(sql_folder).glob(\"*.sql\")):`.")
-    for (before, a), (after, b) in zip(runs, runs[1:]):
-        assert b.start_time >= a.end_time - SLACK, (
-            f"The task run for {after} started before the one for {before} had finished: they ran at the same "
-            f"time, and {after} may read a table that {before} is still writing. Call the task and let it "
-            "return before the next call (no `.submit()`), or pass `wait_for=[the previous future]`.")
 
 
 @pytest.mark.points(1)
@@ -318,9 +337,7 @@ def test_tables_hold_the_right_rows(learner, shared_learner, prefect_run, wareho
     values = shared["values"][0]
     want = _expected(pristine, values)
     got = _rows(copy, f"SELECT event_id, signups, attended, name_matches FROM {SCHEMA}.summary ORDER BY 1")
-    assert got is not None, (
-        f"The flow completed, but the last file's table {SCHEMA}.summary is not in the warehouse the flow was "
-        "given. Connect to the flow's `warehouse` parameter in the task, not to WAREHOUSE.")
+    assert got is not None, NO_TABLE
     assert want and got == want, (
         f"{SCHEMA}.summary has {len(got)} rows; with the values {values} it should have {len(want)}"
         + ("" if len(got) != len(want) else ", with other counts")
@@ -329,7 +346,9 @@ def test_tables_hold_the_right_rows(learner, shared_learner, prefect_run, wareho
 
 
 def _second(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path):
-    shared = _runs(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path)
+    """The run with a quote and an injection; a failed first run fails these checks first, with its own words."""
+    shared, _, first = _completed(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path)
+    assert _rows(first, f"SELECT count(*) FROM {SCHEMA}.summary") is not None, NO_TABLE
     report, copy = shared["second"]
     return shared, shared["values"][1], report, copy
 
@@ -339,11 +358,10 @@ def test_value_with_a_quote(learner, shared_learner, prefect_run, warehouse, pri
     """A value with a quote in it (a name like O'Brien) works"""
     shared, values, report, copy = _second(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path)
     name = values["last_name"]
-    assert report.completed, (
-        f"With last_name = {name!r} (a quote inside), the flow run did not complete. "
-        + _why_failed(report, shared["names"])
-        + " A value pasted into SQL text ends the text at its quote. Turn each {{name}} into $name and pass the "
-        "values as a dict to `con.execute(statement, params)`: DuckDB then reads them as values, whatever they hold.")
+    why = _why_failed(report, shared["names"]) if not report.completed or _unfinished(report) else ""
+    assert report.completed and not _unfinished(report), (
+        f"With last_name = {name!r} (a quote inside), the flow run did not complete. " + why
+        + ("" if PASTED in why else " A value pasted into SQL text ends at its quote. " + BIND))
     want = sorted((e, m) for e, _, _, m in _expected(pristine, values) if m)
     got = sorted(_rows(copy, f"SELECT event_id, matches FROM {SCHEMA}.name_matches WHERE searched = $n",
                        {"n": name}) or [])
@@ -365,7 +383,7 @@ def test_value_is_never_run_as_sql(learner, shared_learner, prefect_run, warehou
         "as a dict: DuckDB never runs a bound value.")
     assert left[0][0] == events, (
         f"After a run with skip_type = {INJECTION!r}, mobilize.events has {left[0][0]} rows instead of {events}.")
-    assert report.completed, (
+    assert report.completed and not _unfinished(report), (
         f"With skip_type = {INJECTION!r} the flow run did not complete. " + _why_failed(report, shared["names"]))
     want = len(_expected(pristine, values))
     got = _rows(copy, f"SELECT count(*) FROM {SCHEMA}.summary")
