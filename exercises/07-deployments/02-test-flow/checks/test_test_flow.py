@@ -35,8 +35,8 @@ FAMILIES = {
                "Add a test that gives `pipeline.drop_duplicates.fn(rows)` two rows with the same donation_id "
                "and asserts only the first one is kept (or runs the flow on such data and checks the counts)."),
     "window": (["window-one-day-more", "window-shifted"],
-               "They read the wrong days: one adds the day before the window, the other ends the window a day "
-               "early, without `end_date`.",
+               "They read the wrong days: one adds the day before the window (8 days), the other moves the "
+               "whole window a day early (from the day before the first day, to the day before `end_date`).",
                "Add a test with donations on the first and the last day of the window and on the days just "
                "outside it, and assert exactly which donations `pipeline.read_donations.fn(warehouse, end_date, "
                "days)` returns. With end_date 7 October and days=7, the window is 1 to 7 October."),
