@@ -89,6 +89,7 @@ PASTED = "The SQL text was broken by a value pasted into it."
 BIND = ("Turn each {{name}} into $name and pass the values as a dict, `con.execute(statement, params)`: DuckDB "
         "then reads them as values, whatever they hold.")
 _SHARED: dict = {}
+_EXPECTED: dict = {}
 
 
 # --------------------------------------------------------------------------- the check's own SQL folder
@@ -138,8 +139,12 @@ def _pick_values(pristine) -> tuple[dict, dict]:
 
 
 def _expected(pristine, values) -> list[tuple]:
-    with duckdb.connect(str(pristine), read_only=True) as con:
-        return con.execute(EXPECTED_SQL, values).fetchall()
+    """(event_id, signups, attended, name matches) per event, from the check's own SQL on pristine (kept)."""
+    key = (str(pristine), tuple(sorted(values.items())))
+    if key not in _EXPECTED:
+        with duckdb.connect(str(pristine), read_only=True) as con:
+            _EXPECTED[key] = con.execute(EXPECTED_SQL, values).fetchall()
+    return _EXPECTED[key]
 
 
 # --------------------------------------------------------------------------------------------- the runs
