@@ -52,7 +52,7 @@ def _task_run_id() -> str:
 def _start(name: str) -> None:
     _say(f"Step {name} started")
     if os.environ.get("FLOWCAMP_FAIL_STEP") == name:
-        raise RuntimeError(f"{name} failed on purpose: the check made it fail, to see what runs on error.")
+        raise RuntimeError(f"{name} failed on purpose (FLOWCAMP_FAIL_STEP), to show what runs on error.")
 
 
 def _pause_for_checks() -> None:
