@@ -213,7 +213,7 @@ def _times_problem(weeks, around_a_change: bool, deployment) -> str:
         if want == got:
             continue
         tz = _civis()["time_zone"]
-        lead = (f"Between {_show(start)[4:-6]} and {_show(end)[4:-6]}" + (", when the clocks change," if
+        lead = (f"Between {_show(start)[4:-6]} and {_show(end)[4:-6]}" + (", when the clocks change" if
                 around_a_change else "") + f", the Civis job ran {len(want)} times; your deployment would run "
                 f"{len(got)} times. (Times below are {tz} time.)")
         if not got:
@@ -227,7 +227,10 @@ def _times_problem(weeks, around_a_change: bool, deployment) -> str:
             detail += f" Civis ran at {', '.join(_show(t) for t in missing[:3])}; your deployment does not."
         if extra:
             detail += f" Your deployment runs at {', '.join(_show(t) for t in extra[:3])}; Civis did not."
-        if len(shifts) > 1 and around_a_change:
+        if _in_utc(deployment) and not (len(shifts) == 1 and next(iter(shifts)).days == 0):
+            detail += (f" Your schedule has no `timezone:`, so Prefect reads it in UTC: write the Civis hour and "
+                       f"minute as they are, and add `timezone: \"{tz}\"` under the `cron:` line.")
+        elif len(shifts) > 1 and around_a_change:
             detail += (" Your runs move by an hour in New York when the clocks change: your cron is read in UTC. "
                        f"Add `timezone: \"{tz}\"` under the `cron:` line, and write the hour as New York time.")
         elif len(shifts) == 1 and next(iter(shifts)).days == 0 and next(iter(shifts)) != timedelta(0):
@@ -239,6 +242,12 @@ def _times_problem(weeks, around_a_change: bool, deployment) -> str:
                        "Civis, the last field counts 0 = Sunday, 1 = Monday, ... 6 = Saturday.")
         return lead + detail
     return ""
+
+
+def _in_utc(deployment) -> bool:
+    """Does an active schedule of the deployment have no time zone (Prefect then uses UTC)?"""
+    return any(entry.active and getattr(entry.schedule, "timezone", None) in (None, "UTC", "Etc/UTC", "GMT")
+               for entry in deployment.schedules or [])
 
 
 def _show_shift(delta: timedelta) -> str:
