@@ -205,13 +205,25 @@ def _down(shared_learner, prefect_run, warehouse, api_key):
     return run, failed
 
 
+def _hook_error(report) -> str:
+    """What the run's log says about a failure hook that raised ("" if none did)."""
+    for log in report.logs():
+        message = log.message or ""
+        if "error was encountered while running hook" in message:
+            lines = [line.strip() for line in message.splitlines() if line.strip()]
+            return (f"The flow run failed and Prefect called your hook, but the hook stopped with an error, so "
+                    f"nothing was posted: {lines[-1] if len(lines) > 1 else lines[0]}. The whole error is in the "
+                    "run's log, in the Prefect web UI.")
+    return ""
+
+
 def _one_post(run):
     posts = run.posts
-    assert posts, (
-        f"The flow run failed, but nothing was posted to the webhook at ALERT_WEBHOOK_URL. Write the body of "
+    assert posts, (_hook_error(run.report) or (
+        "The flow run failed, but nothing was posted to the webhook at ALERT_WEBHOOK_URL. Write the body of "
         "`notify_failure` so that it posts a message there, and give it to the flow: "
-        "`@flow(on_failure=[notify_failure])`. Run `uv run flowcamp run try_it.py`: its second run should "
-        "print your message.")
+        "`@flow(on_failure=[notify_failure])`.")) + (
+        " Run `uv run flowcamp run try_it.py`: its second run should print your message.")
     assert len(posts) == 1, (
         f"The webhook received {len(posts)} messages for one failed flow run; the team should get exactly one. "
         "Post from the flow's `on_failure` hook only, not from inside a task (a task with retries runs "
