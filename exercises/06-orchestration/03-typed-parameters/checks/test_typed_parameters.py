@@ -71,13 +71,17 @@ def _chosen_since(pristine) -> date:
 # ------------------------------------------------------------------------------------------- helpers
 
 
+def _has_table(path) -> bool:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics' "
+                           "AND table_name = 'event_turnout'").fetchone()[0] > 0
+
+
 def _table(path) -> dict | None:
     """event_id -> the rest of its row, or None when there is no such table."""
+    if not _has_table(path):
+        return None
     with duckdb.connect(str(path), read_only=True) as con:
-        found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'analytics' "
-                            "AND table_name = 'event_turnout'").fetchone()[0]
-        if not found:
-            return None
         cols = [r[0].lower() for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'analytics' "
             "AND table_name = 'event_turnout' ORDER BY ordinal_position").fetchall()]
@@ -210,12 +214,12 @@ def _assert_refused(report, name: str, warehouse):
     assert report.flow_run is not None, f"Calling the flow with {shown} did not make a flow run at all."
     tasks = sorted(set(report.task_names))
     started = _ran(report)
-    table = _table(warehouse)
-    assert not (report.completed or tasks or started or table is not None), (
+    wrote = _has_table(warehouse)
+    assert not (report.completed or tasks or started or wrote), (
         f"A run with {shown} should be refused by Prefect before it starts. Instead "
         + ("it completed" if report.completed else "it started")
         + (f" and ran the task(s) {', '.join(tasks)}" if tasks else "")
-        + (f" and wrote {TABLE}" if table is not None else "")
+        + (f" and wrote {TABLE}" if wrote else "")
         + f". Give `{name}` a type Prefect can check ({typed}): then Prefect refuses a value like {value!r} "
         "itself, and neither your flow nor any task ever runs."
         + (" Checking a value inside the flow and raising an error is too late: the run has already started."
