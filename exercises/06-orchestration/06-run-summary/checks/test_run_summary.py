@@ -112,6 +112,14 @@ def _normal_run(learner, shared_learner, prefect_run, warehouse, pristine, monke
     return report
 
 
+def _read(report, what: str) -> list:
+    """The run's logs() or artifacts(), read from the API once per run (each read waits for the server to settle)."""
+    key = (what, str(getattr(report.flow_run, "id", "")))
+    if key not in _SHARED:
+        _SHARED[key] = report.logs() if what == "logs" else report.artifacts()
+    return _SHARED[key]
+
+
 def _summary_rows(artifact) -> list[str]:
     """The summary as lines of text, one per row of a table (or line of markdown)."""
     data = artifact.data
@@ -137,13 +145,13 @@ def _mentions(line: str, table: str) -> bool:
 
 
 def _summary(report) -> object:
-    arts = [a for a in report.artifacts() if a.key == KEY]
+    arts = [a for a in _read(report, "artifacts") if a.key == KEY]
     assert arts, _no_summary_message(report)
     return arts[-1]
 
 
 def _no_summary_message(report) -> str:
-    others = sorted({a.key for a in report.artifacts() if a.key})
+    others = sorted({a.key for a in _read(report, "artifacts") if a.key})
     if others:
         return (
             f"This run published an artifact with the key {', '.join(others)}, but none with the key `{KEY}`. "
@@ -171,7 +179,7 @@ def test_counts_in_the_log(learner, shared_learner, prefect_run, warehouse, pris
     """The run's log states each step's row count, at level INFO"""
     report = _normal_run(learner, shared_learner, prefect_run, warehouse, pristine, monkeypatch)
     counts = _nights(pristine)["counts"]
-    logs = report.logs()
+    logs = _read(report, "logs")
     secret = _SHARED["secret"]
     assert not any(secret in (line.message or "") for line in logs), (
         f"A line of the run's log shows the warehouse password (the environment variable {SECRET_ENV}). "
@@ -208,13 +216,13 @@ def test_warning_only_on_an_empty_night(learner, shared_learner, prefect_run, wa
     empty_since = _nights(pristine)["empty"]
     quiet = prefect_run(_SHARED["flow"], warehouse=str(warehouse), since=empty_since)
     _assert_completed(quiet, f"a night with no new sign-ups (since {empty_since})")
-    warned = [line for line in quiet.logs() if (line.level or 0) >= WARNING]
+    warned = [line for line in _read(quiet, "logs") if (line.level or 0) >= WARNING]
     assert warned, (
         f"The check ran `{FLOW}` with since={empty_since}, a night with no new sign-ups: every step wrote 0 rows, "
         "but the run's log has no warning. In each task, add `if rows == 0:` and `logger.warning(...)` with "
         "a sentence a person can act on, such as which table is empty."
     )
-    loud = [line for line in normal.logs() if (line.level or 0) >= WARNING]
+    loud = [line for line in _read(normal, "logs") if (line.level or 0) >= WARNING]
     assert not loud, (
         "On a normal night, when every step wrote rows, the run's log still has a warning: "
         f"\"{loud[0].message[:160] if loud else ''}\". Warn only when something looks wrong (here: a step wrote "
