@@ -96,8 +96,7 @@ def base_env(ws: Workspace) -> dict[str, str]:
 
 
 def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
-    """Settings that point a Prefect client at the server at ``server_url`` (and PREFECT_UI_URL, which links to
-    a run in the web UI are built from). Starts nothing; records the use."""
+    """Settings that point a Prefect client (and links to the web UI) at ``server_url``. Starts nothing."""
     services.touch(ws)
     return {**base_env(ws), "PREFECT_API_URL": f"{server_url}/api", "PREFECT_UI_URL": server_url}
 
