@@ -68,10 +68,10 @@ def make_warehouse(tmp_path):
                     continue
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
                 con.execute(f"CREATE TABLE {table} {columns}")
-            if "voterfile.people" not in leave_out:
+            if people and "voterfile.people" not in leave_out:
                 con.executemany("INSERT INTO voterfile.people (person_id, county) VALUES (?, ?)",
                                 [list(p) for p in people])
-            if "actblue.donations" not in leave_out:
+            if donations and "actblue.donations" not in leave_out:
                 con.executemany(
                     "INSERT INTO actblue.donations (donation_id, person_id, amount, donated_at) "
                     "VALUES (?, ?, ?, timezone('America/New_York', CAST(? AS TIMESTAMP)))",

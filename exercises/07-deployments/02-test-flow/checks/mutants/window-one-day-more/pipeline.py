@@ -105,7 +105,8 @@ def write_totals(warehouse: str, totals: list[tuple]) -> int:
             "CREATE OR REPLACE TABLE analytics.daily_donations "
             "(day DATE, county VARCHAR, donations INTEGER, amount DECIMAL(12, 2))"
         )
-        con.executemany("INSERT INTO analytics.daily_donations VALUES (?, ?, ?, ?)", totals)
+        if totals:  # executemany() refuses an empty list
+            con.executemany("INSERT INTO analytics.daily_donations VALUES (?, ?, ?, ?)", totals)
     log(f"Wrote {len(totals)} rows to analytics.daily_donations")
     return len(totals)
 
