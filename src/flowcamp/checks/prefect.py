@@ -102,7 +102,9 @@ def settled_task_runs(client, flow_run_id, timeout: float = 15.0) -> list:
     while True:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         current = sorted((str(tr.id), tr.state.type.value if tr.state else None) for tr in runs)
-        settled = all(tr.state is not None and tr.state.is_final() for tr in runs)
+        # A task that waited for a failed one stays Pending 'NotReady' for good once the flow has ended.
+        settled = all(tr.state is not None and (tr.state.is_final() or tr.state.name == "NotReady")
+                      for tr in runs)
         if (settled and current == previous) or time.monotonic() > deadline:
             return runs
         previous = current if settled else None
