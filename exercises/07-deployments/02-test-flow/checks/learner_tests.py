@@ -10,8 +10,12 @@ import json
 import os
 import select
 import signal
+import subprocess
 import sys
 import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FORK = hasattr(os, "fork") and sys.platform.startswith("linux") and os.environ.get("FLOWCAMP_NO_FORK") != "1"
 
 
 # What a test session imports that the warm parent has not: pytest's own modules, and what Prefect imports
@@ -54,9 +58,8 @@ class Collector:
             self.counts["skipped"] += 1
 
 
-def _child(folder, stop_first, tag, write_fd):
-    """In the forked child: run pytest in ``folder``, send the outcome on ``write_fd``, and end."""
-    result = {"exit": None}
+def _test(folder, stop_first, tag):
+    """Run pytest in ``folder``; what happened, as plain data (pytest's own output goes to a file there)."""
     started = time.monotonic()
     try:
         out = os.open(os.path.join(folder, "pytest-output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -66,7 +69,7 @@ def _child(folder, stop_first, tag, write_fd):
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         # Like CI, the checks have no warehouse: tests build their own data.
         os.environ["FLOWCAMP_WAREHOUSE"] = os.path.join(folder, "no-warehouse", "warehouse.duckdb")
-        sys.path[:] = [p for p in sys.path if p not in ("", ".", os.path.dirname(folder))]
+        sys.path[:] = [p for p in sys.path if p not in ("", ".", os.path.dirname(folder), HERE)]
         import pytest
         from prefect import tags
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -81,7 +84,12 @@ def _child(folder, stop_first, tag, write_fd):
         _drain()
     except BaseException as e:  # noqa: BLE001 - whatever happened is the answer
         result = {"exit": None, "crash": f"{type(e).__name__}: {e}"[:500]}
-    data = json.dumps(result).encode("utf-8")
+    return json.dumps(result).encode("utf-8")
+
+
+def _child(folder, stop_first, tag, write_fd):
+    """In a forked child: run the tests, send the outcome on ``write_fd``, and end."""
+    data = _test(folder, stop_first, tag)
     try:
         while data:
             data = data[os.write(write_fd, data):]
@@ -104,6 +112,14 @@ def _drain():
 
 
 def _start(job, tag):
+    """Fork a child for the job where fork works (Linux: it inherits everything imported); elsewhere start a
+    new Python that runs this file, and read its outcome from a file."""
+    if not FORK:
+        result = os.path.join(job["folder"], "outcome.json")
+        proc = subprocess.Popen([sys.executable, __file__, job["folder"], "1" if job["stop_first"] else "", tag,
+                                 result], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        return {"proc": proc, "result": result, "key": job["key"], "started": time.monotonic()}
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -114,18 +130,45 @@ def _start(job, tag):
 
 
 def _finish(run, timed_out):
-    try:
-        os.kill(run["pid"], signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(run["pid"], 0)
-    os.close(run["fd"])
+    if "proc" in run:
+        if timed_out:
+            run["proc"].kill()
+        run["proc"].wait()
+        try:
+            with open(run["result"], "rb") as f:
+                run["data"] = f.read()
+        except OSError:
+            run["data"] = b""
+    else:
+        try:
+            os.kill(run["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(run["pid"], 0)
+        os.close(run["fd"])
     if timed_out:
         return {"exit": None, "timeout": True}
     try:
         return json.loads(run["data"].decode("utf-8"))
     except ValueError:
         return {"exit": None, "crash": "the test run ended without a result"}
+
+
+def _poll(running):
+    """The runs that ended (True) or are still going (False), waiting at most a moment."""
+    piped = [r["fd"] for r in running if "fd" in r]
+    ready = select.select(piped, [], [], 0.2)[0] if piped else (time.sleep(0.2) or [])
+    ended = {}
+    for run in running:
+        if "proc" in run:
+            ended[id(run)] = run["proc"].poll() is not None
+        elif run["fd"] in ready:
+            chunk = os.read(run["fd"], 1 << 16)
+            run["data"] += chunk
+            ended[id(run)] = not chunk
+        else:
+            ended[id(run)] = False
+    return ended
 
 
 def run_all(jobs, parallel=3, limit=30.0, tag="flowcamp-check"):
@@ -142,16 +185,19 @@ def run_all(jobs, parallel=3, limit=30.0, tag="flowcamp-check"):
     while waiting or running:
         while waiting and len(running) < parallel:
             running.append(_start(waiting.pop(0), tag))
-        ready, _, _ = select.select([r["fd"] for r in running], [], [], 0.2)
+        ended = _poll(running)
         now = time.monotonic()
         for run in list(running):
-            done = False
-            if run["fd"] in ready:
-                chunk = os.read(run["fd"], 1 << 16)
-                run["data"] += chunk
-                done = not chunk
-            late = not done and now - run["started"] > limit
-            if done or late:
+            late = not ended[id(run)] and now - run["started"] > limit
+            if ended[id(run)] or late:
                 results[run["key"]] = _finish(run, late)
                 running.remove(run)
     return results
+
+
+if __name__ == "__main__":  # where there is no fork: one run, its outcome written to a file
+    _folder, _stop_first, _tag, _result = sys.argv[1:5]
+    _outcome = _test(_folder, bool(_stop_first), _tag)
+    with open(_result, "wb") as _f:
+        _f.write(_outcome)
+    os._exit(0)
