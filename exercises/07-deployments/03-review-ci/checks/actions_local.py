@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,6 +138,18 @@ def _evaluate(node, values):
     raise ValueError("not an expression this check understands")
 
 
+def runner_path(first: Path) -> list[str]:
+    """A runner's PATH: the system's own folders, git and bash, and no Python tools the learner installed
+    (a pytest on this computer's PATH is not on GitHub's runner)."""
+    path = [str(first)]
+    for tool in ("git", "bash", "xargs"):
+        found = shutil.which(tool)
+        if found:
+            path.append(str(Path(found).parent))
+    path += ["/usr/bin", "/bin"]
+    return list(dict.fromkeys(path))
+
+
 class Runner:
     """One workflow run on this computer: `source` is the repository a checkout gives."""
 
@@ -164,11 +175,9 @@ class Runner:
                 link.chmod(0o755)
 
     def base_env(self, workspace: Path) -> dict[str, str]:
-        venv = {str(Path(sys.prefix) / "bin"), str(Path(sys.executable).parent)}
-        path = [p for p in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p and p not in venv]
         r = self.root
         return {
-            "PATH": os.pathsep.join([str(r / "bin"), *path]), "HOME": str(r / "home"), "TMPDIR": str(r / "tmp"),
+            "PATH": os.pathsep.join(runner_path(r / "bin")), "HOME": str(r / "home"), "TMPDIR": str(r / "tmp"),
             "LANG": "C.UTF-8", "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux",
             "RUNNER_TEMP": str(r / "tmp"), "GITHUB_WORKSPACE": str(workspace), "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_REF": "refs/pull/1/merge", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "my-change",
@@ -262,6 +271,7 @@ class Runner:
         args = ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)] if shell == "bash" \
             else ["sh", "-e", str(script)]
         code, output = self.run_bash(cwd, args, step_env)
+        output = output.replace(str(script), f"step-{i}.sh")
         self._apply_files(env, files)
         return self._finish(label, command, code, output, step)
 

@@ -99,7 +99,8 @@ def _hint(output: str) -> str:
         return "No step has set up uv yet: add `- uses: astral-sh/setup-uv@v6` before the steps that use uv."
     if "no `pyproject.toml` found" in low or "no pyproject.toml" in low or "not a git repository" in low:
         return "The job's folder is empty: a job starts with `- uses: actions/checkout@v4`, which brings the files."
-    if "pytest: command not found" in low or "detect-secrets" in low and "command not found" in low:
+    if "command not found" in low and any(w in low for w in ("pytest", "detect-secrets", "pre-commit")) \
+            or "no module named" in low:
         return ("That tool is installed in the project's environment (.venv), not on PATH: start it through uv, "
                 "e.g. `uv run pytest`.")
     if any(w in low for w in ("offline", "network", "no matching distribution", "could not find a version")):
