@@ -1,8 +1,8 @@
 """Run a GitHub Actions workflow's `run:` steps on this computer, the way a fresh GitHub runner would, offline.
 
-The check process reads the workflow (it never runs learner code itself); every `run:` step runs with
-`bash --noprofile --norc -eo pipefail` (GitHub's default shell on Linux) in a learner subprocess, with a clean
-environment. What cannot run here is stubbed:
+The check process reads the workflow (it never runs learner code itself); every `run:` step runs as GitHub
+runs it on Linux (`bash -e`, or `bash --noprofile --norc -eo pipefail` with `shell: bash`) in a learner
+subprocess, with a clean environment. What cannot run here is stubbed:
 
 - `uses: actions/checkout`: the job's folder gets the repository's files, committed in a new git repository.
 - `uses: astral-sh/setup-uv` (or a `run:` step that only installs uv with pip, pipx or the install script):
@@ -259,7 +259,8 @@ class Runner:
         if INSTALLS_UV.match(command.strip()) and all(INSTALLS_UV.match(x) for x in command.strip().splitlines()):
             self._hide_uv(True)
             return Step(label, command, "stubbed")
-        shell = str(step.get("shell") or defaults.get("shell") or "bash").split()[0]
+        chosen = step.get("shell") or defaults.get("shell")
+        shell = str(chosen or "bash").split()[0]
         if shell not in ("bash", "sh"):
             return self._finish(label, command, 1, f"This check runs steps with bash only, not `{shell}`.", step)
         cwd = workspace / substitute(step.get("working-directory") or defaults.get("working-directory") or ".",
@@ -268,8 +269,9 @@ class Runner:
             return self._finish(label, command, 1, f"The folder {cwd.relative_to(workspace)} does not exist.", step)
         script = self.root / "tmp" / f"step-{i}.sh"
         script.write_text(command + "\n")
-        args = ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)] if shell == "bash" \
-            else ["sh", "-e", str(script)]
+        # GitHub's own commands: `shell: bash` adds pipefail; with no `shell:`, a pipe's last command decides.
+        args = (["sh", "-e", str(script)] if shell == "sh" else ["bash", "-e", str(script)] if not chosen
+                else ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)])
         code, output = self.run_bash(cwd, args, step_env)
         output = output.replace(str(script), f"step-{i}.sh")
         self._apply_files(env, files)

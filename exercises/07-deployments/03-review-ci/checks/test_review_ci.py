@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import importlib.util
 import os
+import re
 import secrets
 import shutil
 import string
@@ -154,6 +155,13 @@ def test_runs_on_pull_requests(learner):
         + (" (`pull_request_target` is a different event, for workflows that need secrets: do not use it here.)"
            if "pull_request_target" in on else ""))
     rule = on["pull_request"] if isinstance(on["pull_request"], dict) else {}
+    types = rule.get("types")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        missing = [t for t in ("opened", "synchronize") if t not in [str(x) for x in types or []]]
+        assert not missing, (
+            f"In {CI}, `pull_request:` lists `types:` without {' and '.join(missing)}: then the checks do not run "
+            "when a pull request is opened, or when new commits are pushed to it. Remove `types:`.")
     branches, ignored = rule.get("branches"), rule.get("branches-ignore")
     if branches is not None:
         branches = [branches] if isinstance(branches, str) else branches
@@ -208,13 +216,18 @@ def _plant_secret(repo: Path) -> None:
         encoding="utf-8")
 
 
-def _ignored_failure(jobs) -> str:
+def _ignored_failure(jobs, tools: tuple[str, ...]) -> str:
     ignored = [s for j in jobs for s in j.steps if s.ignored]
     if ignored:
         return f" The step `{ignored[0].label}` failed, but `continue-on-error: true` hid it: remove that line."
     hidden = [s for j in jobs for s in j.steps if "|| true" in s.command or "exit 0" in s.command]
     if hidden:
         return f" The step `{hidden[0].label}` hides a failure (`|| true` or `exit 0`): remove that."
+    piped = [s for j in jobs for s in j.steps if any(t in s.command for t in tools)
+             and re.search(r"\b(?:" + "|".join(tools) + r")\b[^|]*(?<!\|)\|(?!\|)", s.command)]
+    if piped:
+        return (f" The step `{piped[0].label}` pipes into another command: only the pipe's last command counts. "
+                "Remove the pipe, or add `shell: bash` to the step (it turns on pipefail).")
     return ""
 
 
@@ -229,7 +242,7 @@ def test_broken_pipeline_fails_the_workflow(learner, tmp_path_factory):
         "I changed one line in pipeline/steps.py so that the last day of the window is left out; "
         "tests/test_steps.py fails on that. Your workflow still passed, so a pull request with this bug would "
         "look fine. Run the tests in a step (`uv run pytest`), and let its failure fail the job."
-        + _ignored_failure(jobs) + f"\nWhat ran:\n{_what_ran(jobs)}")
+        + _ignored_failure(jobs, ("pytest",)) + f"\nWhat ran:\n{_what_ran(jobs)}")
 
 
 @pytest.mark.points(2)
@@ -243,4 +256,5 @@ def test_new_secret_fails_the_workflow(learner, tmp_path_factory):
         "I added a file config/warehouse.yml with a made-up password and a made-up AWS key, and your workflow "
         "still passed. Add a step that scans the repository's files with detect-secrets against the project's "
         "baseline, for example `git ls-files -z | xargs -0 uv run detect-secrets-hook --baseline .secrets.baseline`"
-        ", and let its failure fail the job." + _ignored_failure(jobs) + f"\nWhat ran:\n{_what_ran(jobs)}")
+        ", and let its failure fail the job." + _ignored_failure(jobs, ("detect-secrets-hook", "pre-commit"))
+        + f"\nWhat ran:\n{_what_ran(jobs)}")
