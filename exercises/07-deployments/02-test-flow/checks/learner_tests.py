@@ -29,7 +29,8 @@ WARM = ("pytest", "_pytest.python", "_pytest.runner", "_pytest.fixtures", "_pyte
 class Collector:
     """A pytest plugin that counts outcomes and keeps each failure's short report."""
 
-    def __init__(self):
+    def __init__(self, reverse=False):
+        self.reverse = reverse
         self.counts = {"collected": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0}
         self.failures = []
 
@@ -40,6 +41,10 @@ class Collector:
     def pytest_collectreport(self, report):
         if report.failed:
             self._failed(report, "errors")
+
+    def pytest_collection_modifyitems(self, items):
+        if self.reverse:  # a broken copy: quick .fn tests, usually written last, get to fail first
+            items.reverse()
 
     def pytest_collection_finish(self, session):
         self.counts["collected"] = len(session.items)
@@ -74,7 +79,7 @@ def _test(folder, stop_first, tag):
         from prefect import tags
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        collector = Collector()
+        collector = Collector(reverse=stop_first)
         args = ["tests", "-q", "-p", "no:cacheprovider", "--tb=short", "--color=no", "-o", "addopts=",
                 "--rootdir", folder, "-c", os.path.join(folder, "pytest.ini")] + (["-x"] if stop_first else [])
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), tags(tag):
@@ -181,6 +186,9 @@ def run_all(jobs, parallel=3, limit=30.0, tag="flowcamp-check"):
         except Exception:  # noqa: BLE001 - a child imports it again, or does without
             pass
 
+    import gc
+
+    gc.freeze()  # a child's garbage collections skip all of the above
     waiting, running, results = list(jobs), [], {}
     while waiting or running:
         while waiting and len(running) < parallel:

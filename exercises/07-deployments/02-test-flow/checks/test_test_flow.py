@@ -85,6 +85,7 @@ def _grade(learner, tmp_path_factory) -> dict:
         "(your files are backed up first).")
     base = tmp_path_factory.mktemp("test-runs")
     keys = [CORRECT] + random.sample(VARIANTS + MUTANTS, len(VARIANTS) + len(MUTANTS))
+    # Every copy but the correct one: stop at the first failure, and run the tests last to first.
     jobs = [{"key": key, "folder": str(_stage(learner, base, key)), "stop_first": key != CORRECT}
             for key in keys]
     runner_host = Learner(base, learner._zygote or learner._zygote_source, timeout=RUN_LIMIT * len(jobs))
@@ -186,7 +187,8 @@ def test_pass_on_rewrites(learner, tmp_path_factory):
         + (f" (failing: {', '.join(tests[:4])})" if tests else "") + ". A test should check what the pipeline "
         "does (the rows a task returns, the table the flow writes, the error it raises), not how its code is "
         "written: do not read pipeline.py's text, its hash or its functions' source, and do not expect log "
-        "lines word for word.")
+        "lines word for word. The checks also run your tests there from last to first: each test must build "
+        "its own data, not count on what an earlier test left behind.")
 
 
 @pytest.mark.points(2)

@@ -63,7 +63,7 @@ def read_donations(warehouse: str, end_date: date, days: int) -> list[tuple]:
             FROM actblue.donations AS d
             JOIN voterfile.people AS p ON p.person_id = d.person_id
             WHERE CAST(timezone('{LOCAL_TIME}', d.donated_at) AS DATE) > ? - ?::INTEGER
-              AND CAST(timezone('{LOCAL_TIME}', d.donated_at) AS DATE) < ? + 1
+              AND CAST(timezone('{LOCAL_TIME}', d.donated_at) AS DATE) <= ?
             ORDER BY day, d.donation_id
             """,
             [end_date, days, end_date],
@@ -78,9 +78,10 @@ def drop_duplicates(rows: list[tuple]) -> list[tuple]:
     seen = set()
     kept = []
     for row in rows:
-        if row[0] not in seen:
-            seen.add(row[0])
-            kept.append(row)
+        if row[0] in seen:
+            continue
+        seen.add(row[0])
+        kept.append(row)
     log(f"Dropped {len(rows) - len(kept)} duplicate rows")
     return kept
 
