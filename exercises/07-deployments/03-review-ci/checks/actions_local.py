@@ -25,7 +25,8 @@ from pathlib import Path
 
 EXPR = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 INSTALLS_UV = re.compile(
-    r"^\s*(?:(?:python3?\s+-m\s+)?pip3?\s+install\s+(?:(?:-U|--upgrade|--user|-q|--quiet)\s+)*['\"]?uv(?:[=<>~!]=?[\w.]*)?['\"]?"
+    r"^\s*(?:(?:python3?\s+-m\s+)?pip3?\s+install\s+(?:(?:-U|--upgrade|--user|-q|--quiet)\s+)*"
+    r"['\"]?uv(?:[=<>~!]=?[\w.]*)?['\"]?"
     r"|pipx\s+install\s+uv|curl\s+-\w+\s+https://astral\.sh/uv/[\w./-]*install\.sh\s*\|\s*(?:ba)?sh)\s*$")
 
 
@@ -156,7 +157,7 @@ class Runner:
     def __init__(self, root: Path, source: Path, run_bash, uv: str, python: str, cache: str):
         self.root, self.source, self.run_bash = root, source, run_bash
         self.uv, self.python, self.cache = uv, python, cache
-        for d in ("home", "tmp", "bin", "pre-commit"):
+        for d in ("home", "tmp", "bin", "pre-commit", "../pycache"):
             (root / d).mkdir(parents=True, exist_ok=True)
 
     # ----------------------------------------------------------------------------- the runner's set-up
@@ -181,7 +182,7 @@ class Runner:
             "LANG": "C.UTF-8", "CI": "true", "GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux",
             "RUNNER_TEMP": str(r / "tmp"), "GITHUB_WORKSPACE": str(workspace), "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_REF": "refs/pull/1/merge", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "my-change",
-            "UV_OFFLINE": "1", "UV_CACHE_DIR": self.cache, "UV_PYTHON": self.python,
+            "PYTHONPYCACHEPREFIX": str(r.parent / "pycache"), "UV_OFFLINE": "1", "UV_CACHE_DIR": self.cache, "UV_PYTHON": self.python,
             "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1", "NO_COLOR": "1",
             "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PRE_COMMIT_HOME": str(r / "pre-commit"),
             "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0",

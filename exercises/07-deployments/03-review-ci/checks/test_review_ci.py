@@ -23,6 +23,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 from flowcamp.checks.plugin import plant_secret
 
 COURSE_DIR = Path(__file__).resolve().parents[1]
@@ -67,13 +72,34 @@ def _source(learner, dest: Path, plant=None) -> Path:
     return dest
 
 
+def _runner_root(tmp_path_factory) -> Path:
+    """Where the runner works. In the workspace's cache when no other check run uses it: the job folders are
+    emptied first (so every run installs into a new .venv), but Python's compiled files of the last run are
+    kept, which saves compiling pytest and DuckDB again. Elsewhere, a temporary folder."""
+    cache = os.environ.get("FLOWCAMP_CACHE")
+    if cache and fcntl is not None:
+        root = Path(cache) / "review-ci-runner"
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / ".lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+        else:
+            _STATE["lock"] = lock  # held until this check process ends
+            for name in ("runner", "repo-clean", "repo-bug", "repo-secret"):
+                shutil.rmtree(root / name, ignore_errors=True)
+            return root
+    return tmp_path_factory.mktemp("review-ci")
+
+
 def _runner(learner, tmp_path_factory):
     if "runner" not in _STATE:
         uv = os.environ.get("UV") or shutil.which("uv")
         assert uv, "uv is not on the PATH of the terminal that ran this check. Open a new terminal and check again."
         cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True).stdout.strip()
         python = getattr(sys, "_base_executable", None) or sys.executable
-        _STATE["root"] = tmp_path_factory.mktemp("review-ci")
+        _STATE["root"] = _runner_root(tmp_path_factory)
         _STATE["runner"] = actions.Runner(_STATE["root"] / "runner", _STATE["root"], None, uv, python, cache)
 
     def run_bash(cwd, args, env):
