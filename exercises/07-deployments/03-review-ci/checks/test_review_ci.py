@@ -29,6 +29,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from flowcamp.checks.plugin import plant_secret
+from flowcamp.checks import LearnerError
 
 COURSE_DIR = Path(__file__).resolve().parents[1]
 CI = "project/.github/workflows/ci.yml"
@@ -37,6 +38,7 @@ actions = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(actions)
 
 _STATE: dict = {}
+STEP_SECONDS = 60
 BUG_FROM = "AND CAST(donated_at AS DATE) <= CAST(? AS DATE)"
 BUG_TO = "AND CAST(donated_at AS DATE) < CAST(? AS DATE)"
 
@@ -104,7 +106,10 @@ def _runner(learner, tmp_path_factory):
 
     def run_bash(cwd, args, env):
         with learner.elsewhere(cwd) as here:
-            done = here.run(["env", "-i", *[f"{k}={v}" for k, v in env.items()], *args], timeout=240)
+            try:
+                done = here.run(["env", "-i", *[f"{k}={v}" for k, v in env.items()], *args], timeout=STEP_SECONDS)
+            except LearnerError:
+                return 124, f"The step ran for more than {STEP_SECONDS} seconds and was stopped: what is it waiting for?"
         return done.returncode, done.stdout + done.stderr
 
     _STATE["runner"].run_bash = run_bash
