@@ -109,7 +109,7 @@ def _runner(learner, tmp_path_factory):
             try:
                 done = here.run(["env", "-i", *[f"{k}={v}" for k, v in env.items()], *args], timeout=STEP_SECONDS)
             except LearnerError:
-                return 124, f"The step ran for more than {STEP_SECONDS} seconds and was stopped: what is it waiting for?"
+                return 124, f"The step ran for more than {STEP_SECONDS} seconds and was stopped: what does it wait for?"
         return done.returncode, done.stdout + done.stderr
 
     _STATE["runner"].run_bash = run_bash
@@ -119,6 +119,10 @@ def _runner(learner, tmp_path_factory):
 def _run(name, learner, tmp_path_factory, plant=None):
     if name not in _STATE:
         workflow = _workflow(learner)
+        jobs = workflow.get("jobs")
+        assert isinstance(jobs, dict) and jobs and all(isinstance(j, dict) for j in jobs.values()), (
+            f"{CI} has no jobs I can run: under `jobs:`, give each job a name, then `runs-on:` and `steps:` "
+            "indented below it.")
         runner = _runner(learner, tmp_path_factory)
         runner.source = _source(learner, _STATE["root"] / f"repo-{name}", plant)
         _STATE[name] = runner.run(workflow)
