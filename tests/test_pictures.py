@@ -42,6 +42,15 @@ PROMISED = {
     "lessons/03-warehouse/01-sql-from-python.md": {"warehouse-tables.svg"},
     "lessons/04-prefect/01-scripts-to-flows.md": {"workflow-to-flow.svg", PICTURE},
     "docs/data-dictionary.md": {"warehouse-tables.svg"},
+    "lessons/06-orchestration/01-sql-files-as-tasks.md": {"sql-tasks-folder-to-runs.svg", "sql-tasks-paste-or-bind.svg"},
+    "lessons/06-orchestration/02-civis-workflow-as-flow.md": {"workflow-flow-graph.svg"},
+    "lessons/06-orchestration/03-typed-parameters.md": {"typed-parameters-validation.svg"},
+    "lessons/06-orchestration/04-retries-and-alerts.md": {"retries-alerts-two-nights.svg"},
+    "lessons/06-orchestration/05-sheet-export.md": {"sheet-export-overwrite-or-upsert.svg"},
+    "lessons/06-orchestration/06-logs-and-summaries.md": {"run-summary-where-reports-go.svg"},
+    "lessons/07-deployments/01-schedules-and-deployments.md": {"deploy-schedule-clock-change.svg"},
+    "lessons/07-deployments/02-testing-a-flow.md": {"test-flow-mutation.svg"},
+    "lessons/07-deployments/03-review-and-ci.md": {"review-ci-pull-request.svg"},
 }
 
 
