@@ -228,7 +228,9 @@ def _unfinished(report) -> str:
         return ""
     return (f"The flow run ended as Completed, but {len(bad)} task run(s) did not: "
             + ", ".join(f"`{tr.name}` ({tr.state.name if tr.state else 'no state'})" for tr in bad)
-            + ". A flow does not fail when a task it started with `.submit()` fails. Call the task "
+            + ". (Crashed means the task run was stopped from outside, here because its flow ended first; "
+            "Failed means its own code raised an error.) A flow does not wait for, or fail with, a task it "
+            "started with `.submit()` unless it asks for the result. Call the task "
             "directly, `run_sql_file(...)`, so that a failed file stops the flow before the next file runs.")
 
 

@@ -140,8 +140,8 @@ def _why_not_completed(out) -> str:
         text += f" The step {failed[0]} failed."
     if out.report.error:
         text += f" The error was at {out.report.error}"
-    if any(s in failed for s in BRANCHES) and out.rendezvous and not _met(out) and "one after the other" not in text:
-        text += (" The two branches ran one after the other. Start summary and sheet_export with `.submit(...)`, "
+    if any(s in failed for s in BRANCHES) and out.rendezvous and not _met(out) and ".submit(" not in text:
+        text += (" Start summary and sheet_export with `.submit(...)`, "
                  "so that the second one starts while the first one runs.")
     return text + " " + UI
 

@@ -170,6 +170,12 @@ def _why_not_completed(run) -> str:
                 "trying again: the error was caught and hidden, so the run went on with no members. Let "
                 "`fetch_members` raise (keep `response.raise_for_status()`, with no `try`/`except` around it), "
                 "and give it `@task(retries=2, retry_delay_seconds=1)`.")
+    fetched = [tr for tr in report.task_runs if _task_label(tr) == "fetch_members"]
+    if len(calls) <= BUSY_CALLS and fetched and all(tr.state is not None and tr.state.is_completed() for tr in fetched):
+        return (f"The service was busy (it answered 503) on call {len(calls)}, yet `fetch_members` ended Completed, "
+                f"and then the flow run ended {_state(report)}: a `try`/`except` caught the error, so Prefect had "
+                "nothing to retry, and the next step got no members. Remove the `try`/`except`: let "
+                "`response.raise_for_status()` raise, and the retries you gave the task will do the rest.")
     if len(calls) == 1:
         return (f"The service was busy (it answered 503) on the first call, and the flow run ended {_state(report)} "
                 "after that one call: `fetch_members` was not tried again. Give it retries: "
