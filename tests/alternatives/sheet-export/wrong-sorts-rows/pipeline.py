@@ -17,7 +17,7 @@ from sheets import LocalSheet
 
 HERE = Path(__file__).resolve().parent
 # The warehouse: warehouse.duckdb at the top of your workspace, unless FLOWCAMP_WAREHOUSE names another one.
-WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(HERE.parents[1] / "warehouse.duckdb"))
+WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(Path(__file__).resolve().parents[2] / "warehouse.duckdb"))
 # The sheet the organisers work in. Here it is a CSV file beside this one; in production, a Google Sheet.
 SHEET = str(HERE / "followups.csv")
 

@@ -9,7 +9,7 @@ import duckdb
 from prefect import flow, task
 
 HERE = Path(__file__).resolve().parent
-WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(HERE.parents[1] / "warehouse.duckdb"))
+WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(Path(__file__).resolve().parents[2] / "warehouse.duckdb"))
 SQL_FOLDER = str(HERE / "sql")
 DEFAULT_VALUES = {"since": "2024-09-01", "skip_type": "training"}
 

@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 
 # The warehouse: warehouse.duckdb at the top of your workspace, two folders above this
 # file. The checks point FLOWCAMP_WAREHOUSE at their own copy of it.
-WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(HERE.parents[1] / "warehouse.duckdb"))
+WAREHOUSE = os.environ.get("FLOWCAMP_WAREHOUSE", str(Path(__file__).resolve().parents[2] / "warehouse.duckdb"))
 
 # The folder of SQL files, and the values for their {{name}} placeholders.
 SQL_FOLDER = str(HERE / "sql")
