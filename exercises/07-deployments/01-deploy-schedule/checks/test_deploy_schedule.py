@@ -119,16 +119,29 @@ def _deploy(learner, tmp_path_factory) -> None:
         problem = _entrypoint_problem(deployment.get("entrypoint"))
         raise AssertionError(
             "`prefect deploy --all --no-prompt` did not create the deployment from your prefect.yaml. "
-            + (problem or f"Prefect said:\n{_last_words(done['output'])}")
+            + (problem or _value_problem(done["output"]) or f"Prefect said:\n{_last_words(done['output'])}")
             + "\nTo see it yourself, follow \"Try it yourself\" in README.md."
         )
     _SHARED["deployment"] = found
 
 
+def _value_problem(output: str) -> str:
+    """Prefect refused a parameter's value (a 422 with JSON in it): say which value, in plain words."""
+    import re
+
+    m = re.search(r"'([^']*)' is not of type '(\w+)'", output)
+    if not m:
+        return ""
+    value, wanted = m.groups()
+    kind = {"integer": "a whole number", "boolean": "true or false", "number": "a number"}.get(wanted, wanted)
+    return (f"Prefect refused a parameter's value: '{value}' is text, but the flow wants {kind}. In YAML, quotes "
+            f"make text: write the value without quotes (for example `min_signups: 25`, `include_virtual: false`).")
+
+
 def _last_words(output: str, n: int = 4) -> str:
     """The end of what a Prefect command printed, without the lines of a Python traceback."""
     skip = ("Traceback", "File ", "^", "An exception occurred", "During handling", "The above exception")
-    lines = [line.rstrip() for line in output.splitlines()
+    lines = [line.rstrip()[:300] for line in output.splitlines()
              if line.strip() and not line.strip().startswith(skip) and not line.startswith("    ")]
     return "\n".join(lines[-n:]) or "(nothing)"
 
@@ -230,12 +243,19 @@ def _times_problem(weeks, around_a_change: bool, deployment) -> str:
         if _in_utc(deployment) and not (len(shifts) == 1 and next(iter(shifts)).days == 0):
             detail += (f" Your schedule has no `timezone:`, so Prefect reads it in UTC: write the Civis hour and "
                        f"minute as they are, and add `timezone: \"{tz}\"` under the `cron:` line.")
-        elif len(shifts) > 1 and around_a_change:
+        elif len(shifts) > 1 and around_a_change and _in_utc(deployment):
             detail += (" Your runs move by an hour in New York when the clocks change: your cron is read in UTC. "
                        f"Add `timezone: \"{tz}\"` under the `cron:` line, and write the hour as New York time.")
         elif len(shifts) == 1 and next(iter(shifts)).days == 0 and next(iter(shifts)) != timedelta(0):
-            detail += (f" Every run is {_show_shift(next(iter(shifts)))} off. A cron without a `timezone:` is read "
-                       f"in UTC: write the Civis hour and minute as they are, and add `timezone: \"{tz}\"`.")
+            if _in_utc(deployment):
+                detail += (f" Every run is {_show_shift(next(iter(shifts)))} off. A cron without a `timezone:` is "
+                           f"read in UTC: write the Civis hour and minute as they are, and add `timezone: \"{tz}\"`.")
+        clock = lambda times: {t.astimezone(ZoneInfo(tz)).strftime("%H:%M") for t in times}  # noqa: E731
+        if not _in_utc(deployment) and got and len(clock(got)) == 1 and clock(got) != clock(want):
+            detail += (f" Your runs are at {', '.join(sorted(clock(got)))}, the Civis job's at "
+                       f"{', '.join(sorted(clock(want)))}: the hour or minute differs. Your schedule has a "
+                       "`timezone:`, so write the hour and minute in the cron line exactly as Civis showed them, in "
+                       "that time zone; do not convert them to UTC.")
         days = {t.astimezone(ZoneInfo(tz)).strftime("%a") for t in want}
         if {t.astimezone(ZoneInfo(tz)).strftime("%a") for t in got} != days:
             detail += (f" The days differ: Civis ran on {', '.join(sorted(days, key=_DAYS.index))}. In cron, as in "

@@ -12,6 +12,7 @@ wrote. Add your own tests below it. README.md says what they must catch. Each te
 from datetime import date
 
 import duckdb
+import pytest  # for `with pytest.raises(...)`, in a test that expects an error
 
 import pipeline
 
