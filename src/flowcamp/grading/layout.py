@@ -12,6 +12,16 @@ A learner's workspace pushed to a git remote holds its exercise files as ordinar
     submission/manifest.json             the same manifest
     submission/repos/<exercise-id>/<repo>.tar.gz    one prepared repository, its .git included
 
+Each ``<repo>.tar.gz`` unpacks into the exercise folder: its members are paths relative to that folder, all
+under ``<repo>/`` (``pipeline/.git/HEAD``, ``pipeline/settings.py``), regular files (mode 0o644 or 0o755),
+folders, and symbolic links that stay inside the exercise folder. It is written deterministically (sorted
+members, time 0, owner 0), so unchanged work gives an unchanged file and no new commit.
+
+Zip archives hold regular files (mode 0o644 or 0o755 in ``external_attr``, made on Unix), symbolic links
+(``S_IFLNK``, the target as the entry's data) that stay inside their exercise folder, and entries for empty
+folders (names ending in ``/``: git needs ``.git/refs`` even when it is empty). Entries are sorted and dated
+1980-01-01, so the same work gives the same archive, byte for byte.
+
 The manifest (format 1)::
 
     {"format": 1, "kind": "flowcamp-submission", "created": "2026-12-03T10:00:00+00:00",
@@ -19,7 +29,16 @@ The manifest (format 1)::
      "course": {"version": "0.1.0", "fingerprint": "<hash of exercise ids and paths>"},
      "workspace_seed": 123456,          # shaped the learner's practice repositories; never the held-out seed
      "exercises": {"<id>": {"path": "<module>/<topic>", "files": {"<relative path>": "<sha256>", ...}}},
-     "progress": {<the workspace's progress.json, as it was>}}
+     "progress": {<the workspace's progress.json, as it was>},
+     "secret_scan": {"findings": 0, "allowed": [{"location": "<path>:<line>", "kind": "..."}]},
+     "left_out": ["<path>: why", ...]}
+
+``created`` is when the work last changed (the newest time among the packed files and the progress), not when
+``flowcamp submit`` ran: submitting the same work twice gives the same archive (and the same resume key).
+``files`` lists every packed file of the exercise folder, .git files included (:func:`file_hash`).
+``secret_scan.allowed`` lists the findings the learner let through with ``--allow-secret`` (never a value);
+``left_out`` names what submit did not pack (links that point out of the exercise folder, special files).
+Both are optional: a manifest without them is valid.
 
 Nothing in the manifest is trusted by the grader beyond what it says about identity and the workspace seed:
 file hashes are recomputed, the held-out seed is the grader's own.
@@ -138,3 +157,59 @@ def exercise_of_path(course: Course, rel: str) -> Exercise | None:
         if rel == ex.path:
             return ex
     return None
+
+
+# ------------------------------------------------------------------ helpers shared by submit and grade
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # every zip entry's time: the same work gives the same archive
+
+
+def link_stays_inside(rel: Path, target: str) -> bool:
+    """Does a symbolic link at ``rel`` (relative to its exercise folder) pointing at ``target`` stay inside that
+    folder? Decided on the words alone (nothing on disk is followed): an absolute target, or one that climbs out
+    with ``..``, does not."""
+    target = target.replace("\\", "/")
+    if not target or target.startswith("/") or (len(target) > 1 and target[1] == ":"):
+        return False
+    depth = len(Path(rel).parts) - 1  # folders between the exercise folder and the link
+    for part in target.split("/"):
+        if part in ("", "."):
+            continue
+        depth = depth - 1 if part == ".." else depth + 1
+        if depth < 0:
+            return False
+    return True
+
+
+def repo_archive(exercise_id: str, repo: str) -> str:
+    """Where ``flowcamp submit --git`` puts one prepared repository in the workspace repository (posix path)."""
+    return f"{GIT_SNAPSHOT_DIR}/{GIT_REPOS_DIR}/{exercise_id}/{repo.strip('/')}.tar.gz"
+
+
+def manifest_problems(manifest: object) -> list[str]:
+    """What is wrong with a manifest's shape, in words for an instructor (empty when it is fine). Says nothing
+    about whether the course matches: compare ``course.fingerprint`` with :func:`course_fingerprint`."""
+    if not isinstance(manifest, dict):
+        return ["the manifest is not a JSON object"]
+    out = []
+    if manifest.get("kind") != KIND:
+        out.append(f"its kind is {manifest.get('kind')!r}, not {KIND!r}")
+    fmt = manifest.get("format")
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        out.append("it has no format number")
+    elif fmt > FORMAT:
+        out.append(f"it is format {fmt}, made by a newer flowcamp (this one reads format {FORMAT}): update flowcamp")
+    learner = manifest.get("learner")
+    if not isinstance(learner, dict) or not all(isinstance(learner.get(k), str) for k in ("name", "email")):
+        out.append("it does not say who the learner is (learner.name, learner.email)")
+    course = manifest.get("course")
+    if not isinstance(course, dict) or not isinstance(course.get("fingerprint"), str):
+        out.append("it does not say which course it was made with (course.fingerprint)")
+    seed = manifest.get("workspace_seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        out.append("it has no workspace_seed")
+    exercises = manifest.get("exercises")
+    if not isinstance(exercises, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("path"), str) for v in exercises.values()):
+        out.append("its exercises are not a map of id to {path, files}")
+    return out
