@@ -405,6 +405,10 @@ def _register_subcommands() -> None:
     app.command("stop", help="Stop everything flowcamp started for this workspace (Prefect server, check "
                              "worker); they also stop by themselves when idle.")(stop_all)
     app.add_typer(dev_app, name="dev")
+    from flowcamp.cli_grade import grade_cmd
+
+    app.command("grade", help="Instructors: grade every learner's submission with the course's own checks, each "
+                              "in isolation, into a gradebook (resumable).")(grade_cmd)
     try:
         from flowcamp.site.cli import site_app
     except ImportError:  # the site generator is optional for learners' commands

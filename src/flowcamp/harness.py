@@ -9,6 +9,7 @@ too long still says which checks had passed. Kinds that grade with pytest (code,
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import tempfile
 from pathlib import Path
@@ -70,16 +71,29 @@ def pytest_args(checks_dir: Path, tmp: Path) -> list[str]:
     ]
 
 
+def hidden_checks(ex: Exercise) -> Path | None:
+    """Cohort grading: the instructor's hidden checks for ``ex`` (FLOWCAMP_HIDDEN_PACK/<exercise id>/), if any."""
+    pack = os.environ.get("FLOWCAMP_HIDDEN_PACK")
+    if not pack:
+        return None
+    folder = Path(pack) / ex.id
+    return folder if folder.is_dir() and any(folder.glob("test_*.py")) else None
+
+
 def run_pytest_checks(ws: Workspace, ex: Exercise, extra_env: dict[str, str] | None = None) -> Result:
     """Run the course's checks of ``ex`` on the learner's copy; every outcome becomes a Result."""
     if not ex.checks_dir.is_dir():
         return Result(ex.id, Status.ERROR, f"The course has no checks for {ex.id} (a course bug).")
     token = secrets.token_hex(16)
+    hidden = hidden_checks(ex)
     with tempfile.TemporaryDirectory(prefix="flowcamp-check-") as tmp:
         tmp = Path(tmp)
         # Every check sees the workspace's Prefect settings, so one warm worker serves every kind.
-        env = check_env(ws, ex, tmp, token, {**server.client_env(ws, server.server_url(ws)), **(extra_env or {})})
+        env = check_env(ws, ex, tmp, token, {**server.client_env(ws, server.server_url(ws)), **(extra_env or {}),
+                                             **({"FLOWCAMP_HIDDEN_CHECKS": str(hidden)} if hidden else {})})
         args, cwd = pytest_args(ex.checks_dir, tmp), ws.exercise_dir(ex)
+        if hidden:
+            args.insert(1, str(hidden))
         try:
             proc.trace("harness: asking the worker")
             done = worker.run(ws, args, cwd, env, ex.time_limit)
@@ -144,12 +158,15 @@ def collect(ex: Exercise, events: list[dict], done: proc.Completed) -> Result:
 def _check(ex: Exercise, cid: str, info: dict, ev: dict | None, timed_out: bool) -> CheckResult:
     if ev is not None:
         return CheckResult(name=ev["name"], status=ev["status"], message=ev.get("message", ""),
-                           max_points=ev["max_points"], output=ev.get("output", ""))
+                           max_points=ev["max_points"], output=ev.get("output", ""),
+                           visibility=info.get("visibility", "visible"), heldout=bool(info.get("heldout")))
     if timed_out:
         return CheckResult(name=info["name"], status=Status.TIMEOUT, max_points=info["max_points"],
-                           message=TIMEOUT_CHECK.format(limit=ex.time_limit))
+                           message=TIMEOUT_CHECK.format(limit=ex.time_limit),
+                           visibility=info.get("visibility", "visible"), heldout=bool(info.get("heldout")))
     return CheckResult(name=info["name"], status=Status.SKIPPED, max_points=info["max_points"],
-                       message="Not run: the run stopped before this check.")
+                       message="Not run: the run stopped before this check.",
+                       visibility=info.get("visibility", "visible"), heldout=bool(info.get("heldout")))
 
 
 def _tail(output: str, lines: int = 15) -> str:

@@ -9,6 +9,8 @@ Version 1 of the document (schema: ``results.schema.json`` beside this file)::
                  "visibility": "visible|hidden"}]}
 
 ``visibility`` is optional: a hidden check's name and message are for the instructor's eyes (cohort grading).
+``heldout`` (optional, true when set): the check ran the learner's code on held-out data, so its message and
+output may show held-out values; what a learner is shown of a graded run replaces them (cohort grading).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class CheckResult:
     max_points: float = 1
     output: str = ""
     visibility: str = "visible"
+    heldout: bool = False
 
     def __post_init__(self):
         self.status = Status(self.status)
@@ -78,6 +81,8 @@ class CheckResult:
                "points": _num(self.points), "max_points": _num(self.max_points), "output": self.output}
         if self.visibility != "visible":
             doc["visibility"] = self.visibility
+        if self.heldout:
+            doc["heldout"] = True
         return doc
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import sys
 from pathlib import Path
 
-from flowcamp import proc, reaper, wire
+from flowcamp import proc, reaper, sandbox, wire
 from flowcamp.checks.processes import (DEFAULT_MEMORY_MB, INTERNAL_ENV, MAX_OUTPUT, Channel,  # noqa: F401 - for checks
                                        LearnerError, Zygote, learner_env, start_zygote)
 
@@ -240,7 +240,7 @@ class Learner:
         with it."""
         args = [sys.executable if a == "python" else a for a in args]
         try:
-            done = subprocess.run(args, cwd=self.dir, env={**learner_env(), **(env or {})}, capture_output=True,
+            done = subprocess.run(sandbox.wrap(args), cwd=self.dir, env={**learner_env(), **(env or {})}, capture_output=True,
                                   text=True, timeout=timeout, input=input)
         except subprocess.TimeoutExpired:
             raise LearnerError(f"`{' '.join(args[1:] if args[0] == sys.executable else args)}` ran for more "
@@ -256,7 +256,7 @@ class Learner:
         z = self._zygote
         if z is None and callable(self._zygote_source):
             z = self._zygote_source()
-        return (z.process.pid,) if z is not None else ()
+        return z.pids if z is not None else ()
 
     @property
     def output(self) -> str:

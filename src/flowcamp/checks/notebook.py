@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flowcamp import explain, proc, reaper, wire
+from flowcamp import explain, proc, reaper, sandbox, wire
 from flowcamp.checks.learner import DEFAULT_MEMORY_MB, LearnerError, learner_env
 
 MIME = "application/vnd.flowcamp.answers+json"
@@ -139,7 +139,7 @@ class Kernel:
         args = [*proc.python_code(_KERNEL_MAIN), "-f", str(home / "kernel.json"),
                 f"--IPKernelApp.parent_handle={os.getpid()}", "--HistoryManager.enabled=False"]
         self._log = open(home / "kernel.log", "wb")  # noqa: SIM115 - closed in close()
-        self.popen = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+        self.popen = subprocess.Popen(sandbox.wrap(args), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
                                       stderr=subprocess.STDOUT, close_fds=True)
         self._session, self._ctx, self._shell, self._iopub = secrets.token_hex(16), None, None, None
 

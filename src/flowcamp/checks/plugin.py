@@ -70,7 +70,13 @@ def _describe(item) -> dict:
     name = doc.splitlines()[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ").capitalize()
     marker = item.get_closest_marker("points")
     points = marker.args[0] if marker and marker.args else 1
-    return {"id": item.nodeid, "name": name, "max_points": points}
+    info = {"id": item.nodeid, "name": name, "max_points": points}
+    hidden = os.environ.get("FLOWCAMP_HIDDEN_CHECKS")  # cohort grading: the instructor's pack of hidden checks
+    if hidden and Path(str(item.path)).resolve().is_relative_to(Path(hidden).resolve()):
+        info["visibility"] = "hidden"
+    if "pristine" in getattr(item, "fixturenames", ()):  # it runs the learner's code on held-out data
+        info["heldout"] = True
+    return info
 
 
 def pytest_collection_finish(session):

@@ -14,11 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from flowcamp import proc, reaper, wire
+from flowcamp import proc, reaper, sandbox, wire
 
 # The check process's own settings that a learner process must not see.
 INTERNAL_ENV = ("FLOWCAMP_RESULTS", "FLOWCAMP_RESULTS_FD", "FLOWCAMP_HELDOUT_WAREHOUSE", "FLOWCAMP_HELDOUT_SEED",
-                "FLOWCAMP_EXERCISE_SOURCE", "FLOWCAMP_SEED", "FLOWCAMP_CACHE", "FLOWCAMP_LEARNER_PRELOAD")
+                "FLOWCAMP_EXERCISE_SOURCE", "FLOWCAMP_SEED", "FLOWCAMP_CACHE", "FLOWCAMP_LEARNER_PRELOAD",
+                sandbox.ENV, "FLOWCAMP_HIDDEN_CHECKS", "FLOWCAMP_HIDDEN_PACK")
 MAX_OUTPUT = 64_000
 DEFAULT_MEMORY_MB = 2048
 
@@ -52,19 +53,29 @@ class Zygote:
         self.preload = preload
         ours, theirs = socket.socketpair()
         code = f"from flowcamp.learnerhost import zygote_main\nzygote_main({theirs.fileno()}, {preload!r})\n"
-        self.process = subprocess.Popen(proc.python_code(code), pass_fds=[theirs.fileno()], env=learner_env(),
+        # In cohort grading the learner processes' parent starts inside the sandbox (sandbox.wrap), so every
+        # learner process it forks is in it too; locally wrap changes nothing.
+        self.process = subprocess.Popen(sandbox.wrap(proc.python_code(code)), pass_fds=[theirs.fileno()],
+                                        env=learner_env(),
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, close_fds=True)
         theirs.close()
         self.sock = ours
         self.owner = os.getpid()
+        self.pids: tuple[int, ...] = (self.process.pid,)  # and, once ready, the parent itself (inside a sandbox
+        # the started process is the sandbox's, and the parent is its child)
         self._ready = False
         self._pending = b""
 
     def _wait_ready(self) -> None:
         if not self._ready:
-            wire.loads(self._recv())
-            self._ready = True
+            self._note_ready(wire.loads(self._recv()))
+
+    def _note_ready(self, answer: dict) -> None:
+        self._ready = True
+        pid = answer.get("ready")
+        if isinstance(pid, int) and pid not in self.pids:
+            self.pids = (*self.pids, pid)
 
     def _recv(self) -> bytes:
         while b"\n" not in self._pending:
@@ -101,7 +112,7 @@ class Zygote:
             while True:
                 answer = wire.loads(self._recv())
                 if "ready" in answer and not self._ready:
-                    self._ready = True
+                    self._note_ready(answer)
                     continue
                 self._ready = answer.get("reset") == nonce
                 return self._ready
@@ -137,7 +148,8 @@ class Channel:
             self.pid = zygote.fork(learner_dir, [req_r, resp_w, out_w])
         else:
             code = f"from flowcamp.learnerhost import main\nmain({req_r}, {resp_w}, {str(learner_dir)!r})\n"
-            self.popen = subprocess.Popen(proc.python_code(code), pass_fds=[req_r, resp_w], env=learner_env(),
+            self.popen = subprocess.Popen(sandbox.wrap(proc.python_code(code)), pass_fds=[req_r, resp_w],
+                                          env=learner_env(),
                                           cwd=learner_dir, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w)
             self.pid = self.popen.pid
         for fd in (req_r, resp_w, out_w):

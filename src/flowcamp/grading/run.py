@@ -1,0 +1,462 @@
+"""``flowcamp grade``: every learner's work graded with the course's own checks, in isolation, into one gradebook.
+
+The run, start to end:
+
+1. **Intake** (:mod:`.intake`): each SOURCE (archive, folder, git repository, or a folder of them) is unpacked
+   safely into the grading folder's staging area and normalised to the submission layout; a bad one gets a
+   status and a message, and the rest go on.
+2. **Plan**: one job per submission, with the exercises whose result is not in the gradebook yet. The resume key
+   of one exercise's result is the submission's hash, the exercise's checks version (its course checks, the
+   instructor's hidden checks for it, and flowcamp's check runtime) and the held-out seed: killed half-way and
+   started again, a run grades only what is missing; a changed submission or a fixed check is graded again.
+3. **Grade**: lanes (:mod:`.lane`, one per core by default), each in its own network namespace with its own
+   Prefect server, take one submission at a time; results come back on a private pipe and this process, the
+   gradebook's only writer, records each one as it arrives.
+4. **Export**: CSV for any LMS, Gradescope's results.json per submission, and feedback per learner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import selectors
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from flowcamp import proc, sandbox
+from flowcamp.course import Course, Exercise
+
+GRADEBOOK = "gradebook.duckdb"
+SETTINGS = "grading.json"
+LANE_SILENCE = 180.0  # seconds past an exercise's own time limit before a silent lane is stopped
+_RUNTIME_FILES = ("harness.py", "results.py", "runner.py", "sandbox.py", "learnerhost.py", "wire.py")
+
+
+@dataclass
+class Options:
+    sources: list[str]
+    out: Path
+    hidden: Path | None = None
+    seed: int | None = None
+    jobs: int = 0  # 0: one lane per core
+    exercises: list[str] = field(default_factory=list)  # empty: every exercise of the course
+    regrade: list[str] = field(default_factory=list)  # exercise ids to grade again for everyone
+    memory_mb: int = 2048
+    max_pids: int = 512
+    export: bool = True
+
+
+@dataclass
+class Summary:
+    submissions: int = 0
+    bad: int = 0
+    graded: int = 0  # exercise results recorded in this run
+    skipped: int = 0  # already in the gradebook (resume)
+    failed_lanes: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        parts = [f"{self.submissions} submission{'s' if self.submissions != 1 else ''}"]
+        if self.bad:
+            parts.append(f"{self.bad} could not be graded (see their messages)")
+        parts.append(f"{self.graded} exercise result{'s' if self.graded != 1 else ''} graded now")
+        if self.skipped:
+            parts.append(f"{self.skipped} already in the gradebook")
+        return "Graded: " + ", ".join(parts) + f", in {self.seconds:.0f} s."
+
+
+class GradeError(Exception):
+    """A problem with the grading run itself (not with one submission): said plainly, nothing lost."""
+
+
+# ------------------------------------------------------------------------------------------------ versions
+
+
+def _hash_tree(h, folder: Path) -> None:
+    if not folder.exists():
+        return
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts:
+            h.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+
+
+def runtime_version() -> str:
+    """flowcamp's version and its check runtime's code: a fix there can change verdicts."""
+    import flowcamp
+
+    pkg = Path(flowcamp.__file__).resolve().parent
+    h = hashlib.sha256(flowcamp.__version__.encode())
+    _hash_tree(h, pkg / "checks")
+    for name in _RUNTIME_FILES:
+        h.update((pkg / name).read_bytes())
+    _hash_tree(h, pkg / "kinds")
+    return h.hexdigest()[:16]
+
+
+def checks_version(ex: Exercise, hidden: Path | None, runtime: str) -> str:
+    h = hashlib.sha256(runtime.encode())
+    for name in sorted(ex.course_only):
+        p = ex.source_dir / name
+        if p.is_dir():
+            _hash_tree(h, p)
+        elif p.is_file():
+            h.update(name.encode() + p.read_bytes())
+    if hidden is not None:
+        _hash_tree(h, hidden / ex.id)
+    return h.hexdigest()[:16]
+
+
+def result_key(submission_hash: str, ex_id: str, version: str, seed: int) -> str:
+    return hashlib.sha256(f"{submission_hash}:{ex_id}:{version}:{seed}".encode()).hexdigest()[:32]
+
+
+# ------------------------------------------------------------------------------------------------ settings
+
+
+def _settings(out: Path, seed: int | None) -> dict:
+    """The grading folder's lasting choices: the held-out seed (chosen once, at the first run, unless given)."""
+    path = out / SETTINGS
+    data = {}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            data = {}
+    if seed is not None:
+        data["seed"] = int(seed)
+    data.setdefault("seed", random.SystemRandom().randint(10_000, 999_999))
+    data.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return data
+
+
+def heldout_warehouse(out: Path, seed: int) -> Path:
+    """The held-out warehouse for this run, built by flowcamp itself (never taken from a submission)."""
+    from flowcamp import warehouse as wh
+
+    path = out / ".cache" / f"heldout-{seed}.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wh.ensure(path, seed=seed)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ lanes
+
+
+class LaneProcess:
+    """The grader's side of one lane: its process, its job pipe, its private results pipe."""
+
+    def __init__(self, n: int, config: dict, prefix: list[str], out: Path):
+        self.n = n
+        r, w = os.pipe()
+        cfg = out / ".lanes" / f"lane-{n}.json"
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(json.dumps({**config, "log": str(out / "logs" / f"lane-{n}.log")}), encoding="utf-8")
+        (out / "logs").mkdir(exist_ok=True)
+        args = [*prefix, sys.executable, "-c", proc.FAST_IMPORTS
+                + "from flowcamp.grading.lane import main; import sys; main(int(sys.argv[1]), sys.argv[2])",
+                str(w), str(cfg)]
+        self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                      stderr=open(out / "logs" / f"lane-{n}.log", "ab"),  # noqa: SIM115
+                                      pass_fds=[w], env=proc.child_env(), cwd=str(out))
+        os.close(w)
+        self.fd = r
+        self.buffer = b""
+        self.job: dict | None = None
+        self.pending: list[str] = []  # exercise ids of the current job without a result yet
+        self.last_event = time.monotonic()
+        self.limit = 0.0
+        self.ready = False
+
+    def send(self, job: dict) -> None:
+        self.job = job
+        self.pending = list(job["exercises"])
+        self.last_event = time.monotonic()
+        self.popen.stdin.write((json.dumps(job) + "\n").encode())
+        self.popen.stdin.flush()
+
+    def events(self) -> list[dict] | None:
+        """Events waiting on the pipe; None once the lane is gone."""
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return []
+        if not chunk:
+            return None
+        self.buffer += chunk
+        out = []
+        while b"\n" in self.buffer:
+            line, _, self.buffer = self.buffer.partition(b"\n")
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        self.last_event = time.monotonic()
+        return out
+
+    def stop(self, kill: bool = False) -> None:
+        try:
+            if kill:
+                self.popen.kill()
+            else:
+                self.popen.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.popen.wait(timeout=5 if kill else 120)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+# ------------------------------------------------------------------------------------------------ the run
+
+
+def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> Summary:
+    """Grade every submission in ``opts.sources`` into ``opts.out``. ``progress(done, total, label)`` is
+    called as results arrive."""
+    from flowcamp.grading import intake
+    from flowcamp.grading.gradebook import Gradebook
+
+    started = time.monotonic()
+    out = Path(opts.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    lock = proc.FileLock(out / ".grading.lock")
+    if not lock.acquire(timeout=0):
+        raise GradeError(f"Another `flowcamp grade` is using {out} right now. Wait for it to finish, or give "
+                         "this run another --out folder.")
+    try:
+        course = Course()
+        hidden = Path(opts.hidden).resolve() if opts.hidden else None
+        if hidden is not None and not hidden.is_dir():
+            raise GradeError(f"--hidden {opts.hidden}: no such folder. It should hold one folder per exercise id "
+                             "with the hidden checks (test_*.py) inside.")
+        wanted = _wanted(course, opts)
+        settings = _settings(out, opts.seed)
+        seed = int(settings["seed"])
+        abilities = sandbox.probe()
+        say(f"Isolation on this machine: {abilities.summary()}.")
+        for note in abilities.notes:
+            say("Note: " + note)
+        runtime = runtime_version()
+        versions = {ex.id: checks_version(ex, hidden, runtime) for ex in wanted}
+        summary = Summary()
+        gb = Gradebook(out / GRADEBOOK)
+        try:
+            for ex_id in opts.regrade:
+                n = gb.forget(exercise_id=ex_id)
+                say(f"Grading {ex_id} again for everyone ({n} earlier result{'s' if n != 1 else ''} set aside).")
+            run_id = gb.start_run(seed, runtime, versions, {"sources": opts.sources, "hidden": str(hidden or ""),
+                                                            "jobs": opts.jobs, "exercises": [e.id for e in wanted]})
+            subs = _intake(opts.sources, out, course, say)
+            summary.submissions = len(subs)
+            done = gb.done_keys()
+            jobs = []
+            for sub in subs:
+                info = {"hash": sub.hash, "source": sub.source, "label": sub.label, "status": sub.status,
+                        "message": sub.message, "learner": (sub.manifest or {}).get("learner") or {},
+                        "manifest": sub.manifest or {}, "exercises": sub.exercises, "warnings": sub.warnings}
+                gb.add_submission(run_id, info)
+                if sub.status != "ok":
+                    summary.bad += 1
+                    say(f"{sub.label}: {sub.message}")
+                    continue
+                keys = {ex.id: result_key(sub.hash, ex.id, versions[ex.id], seed) for ex in wanted}
+                todo = [ex.id for ex in wanted if keys[ex.id] not in done]
+                summary.skipped += len(wanted) - len(todo)
+                if todo:
+                    jobs.append({"submission": sub.hash, "root": str(sub.root), "label": sub.label,
+                                 "workspace_seed": (sub.manifest or {}).get("workspace_seed") or 7,
+                                 "exercises": todo, "keys": {k: keys[k] for k in todo}})
+            if jobs:
+                from flowcamp.grading.lane import cleanup_stale
+
+                cleanup_stale()
+                heldout = heldout_warehouse(out, seed)
+                config = {"course_root": str(course.root), "out_dir": str(out), "heldout": str(heldout),
+                          "seed": seed, "hidden": str(hidden) if hidden else None, "memory_mb": opts.memory_mb,
+                          "max_pids": opts.max_pids,
+                          "abilities": {"bwrap": abilities.bwrap, "netns": abilities.netns,
+                                        "cgroup": abilities.cgroup}}
+                _run_lanes(jobs, config, sandbox.lane_prefix(abilities), out, opts, gb, run_id, versions, seed,
+                           summary, course, say, progress)
+            summary.seconds = time.monotonic() - started
+            gb.finish_run(run_id, {"graded": summary.graded, "skipped": summary.skipped, "bad": summary.bad,
+                                   "seconds": round(summary.seconds, 1)})
+            if opts.export:
+                _export(gb, out, say)
+        finally:
+            gb.close()
+        summary.seconds = time.monotonic() - started
+        return summary
+    finally:
+        lock.release()
+
+
+def _wanted(course: Course, opts: Options) -> list[Exercise]:
+    if not opts.exercises:
+        return list(course.exercises)
+    out = []
+    for key in opts.exercises:
+        try:
+            out.append(course.get(key))
+        except Exception:  # noqa: BLE001 - course.get says which ids exist
+            raise GradeError(f"--exercise {key}: no such exercise in this course. `uv run flowcamp list` shows "
+                             "every exercise id.") from None
+    return out
+
+
+def _intake(sources: list[str], out: Path, course: Course, say) -> list:
+    from flowcamp.grading import intake
+
+    staging = out / ".staging"
+    if staging.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    found = intake.discover(sources)
+    if not found:
+        raise GradeError("No submissions found in " + ", ".join(sources) + ". Give archives (.zip, .tar.gz), "
+                         "workspace folders, git repositories, or a folder of them.")
+    subs = []
+    seen: set[str] = set()
+    for i, src in enumerate(found):
+        dest = staging / f"{i:04d}"
+        dest.mkdir()
+        sub = intake.open_source(src, dest, course)
+        if sub.status == "ok" and sub.hash in seen:
+            sub.warnings.append("The same work as another submission in this run (identical files).")
+        seen.add(sub.hash)
+        subs.append(sub)
+    return subs
+
+
+def _run_lanes(jobs: list[dict], config: dict, prefix: list[str], out: Path, opts: Options, gb, run_id: int,
+               versions: dict[str, str], seed: int, summary: Summary, course: Course, say, progress) -> None:
+    total = sum(len(j["exercises"]) for j in jobs)
+    n_lanes = max(1, min(opts.jobs or os.cpu_count() or 1, len(jobs)))
+    queue = list(jobs)
+    retried: set[str] = set()
+    sel = selectors.DefaultSelector()
+    lanes: dict[int, LaneProcess] = {}
+    counter = [0]
+    done_count = [0]
+    limits = {ex.id: ex.time_limit for ex in course.exercises}
+
+    def start_lane() -> None:
+        counter[0] += 1
+        lane = LaneProcess(counter[0], config, prefix, out)
+        os.set_blocking(lane.fd, False)
+        sel.register(lane.fd, selectors.EVENT_READ, lane)
+        lanes[lane.fd] = lane
+
+    def give(lane: LaneProcess) -> None:
+        if queue:
+            lane.send(queue.pop(0))
+        else:
+            lane.job = None
+
+    def record(lane: LaneProcess, ev: dict) -> None:
+        job = lane.job
+        gb.record_result(run_id, ev["submission"], ev["exercise"], ev["key"], seed, versions[ev["exercise"]],
+                         ev["doc"], ev.get("duration", 0.0))
+        if ev["exercise"] in lane.pending:
+            lane.pending.remove(ev["exercise"])
+        summary.graded += 1
+        done_count[0] += 1
+        if progress:
+            progress(done_count[0], total, f"{job['label'] if job else ''}: {ev['exercise']}")
+
+    def lane_lost(lane: LaneProcess, why: str) -> None:
+        sel.unregister(lane.fd)
+        del lanes[lane.fd]
+        lane.stop(kill=True)
+        summary.failed_lanes += 1
+        job = lane.job
+        if job and lane.pending:
+            if job["submission"] not in retried:  # once more, in a fresh lane: the lane may have been at fault
+                retried.add(job["submission"])
+                queue.insert(0, {**job, "exercises": list(lane.pending),
+                                 "keys": {k: job["keys"][k] for k in lane.pending}})
+                say(f"{job['label']}: the grading lane stopped ({why}); grading its last exercises again.")
+            else:
+                for ex_id in lane.pending:
+                    doc = _error_doc(course, ex_id, f"Grading stopped: {why}. The submission was tried twice. "
+                                                    "Look at its files by hand, or regrade it alone.")
+                    record(lane, {"submission": job["submission"], "exercise": ex_id, "key": job["keys"][ex_id],
+                                  "doc": doc, "duration": 0.0})
+        if queue:
+            start_lane()
+
+    for _ in range(n_lanes):
+        start_lane()
+    try:
+        while lanes:
+            for key, _ in sel.select(timeout=1.0):
+                lane = key.data
+                events = lane.events()
+                if events is None:
+                    code = lane.popen.poll()
+                    lane_lost(lane, f"its process ended, exit code {code}; its log is {out}/logs/lane-{lane.n}.log")
+                    continue
+                for ev in events:
+                    kind = ev.get("event")
+                    if kind == "ready":
+                        lane.ready = True
+                        give(lane)
+                    elif kind == "start":
+                        lane.limit = limits.get(ev["exercise"], 120.0)
+                    elif kind == "result":
+                        record(lane, ev)
+                    elif kind == "done":
+                        give(lane)
+                    elif kind == "failed":
+                        say(f"A grading lane failed on a submission: {ev.get('error')}")
+                        lane.pending, lane.job = lane.pending, lane.job
+                        lane_lost(lane, ev.get("error", "a flowcamp error"))
+                        break
+                    elif kind == "note":
+                        summary.notes.append(ev.get("text", ""))
+                if lane.fd in lanes and lane.job is None and lane.ready and not queue:
+                    sel.unregister(lane.fd)
+                    del lanes[lane.fd]
+                    lane.stop()
+            now = time.monotonic()
+            for lane in list(lanes.values()):
+                if lane.job and now - lane.last_event > lane.limit + LANE_SILENCE:
+                    lane_lost(lane, f"no answer for {now - lane.last_event:.0f} s")
+    finally:
+        for lane in list(lanes.values()):
+            lane.stop(kill=True)
+        sel.close()
+
+
+def _error_doc(course: Course, ex_id: str, message: str) -> dict:
+    from flowcamp.results import Result, Status
+
+    ex = course.get(ex_id)
+    return Result(ex.id, Status.ERROR, message, max_score=ex.points).to_dict()
+
+
+def _export(gb, out: Path, say) -> None:
+    from flowcamp.grading import export, feedback
+
+    csv_path = out / "grades.csv"
+    export.export_csv(gb, csv_path)
+    gs = export.export_gradescope(gb, out / "gradescope")
+    fb = feedback.write_feedback(gb, out / "feedback")
+    say(f"Grades for your LMS: {csv_path}. Gradescope results: {len(gs)} in {out / 'gradescope'}. "
+        f"Feedback for learners: {len(fb)} files in {out / 'feedback'}.")
