@@ -30,13 +30,15 @@ The manifest (format 1)::
      "workspace_seed": 123456,          # shaped the learner's practice repositories; never the held-out seed
      "exercises": {"<id>": {"path": "<module>/<topic>", "files": {"<relative path>": "<sha256>", ...}}},
      "progress": {<the workspace's progress.json, as it was>},
-     "secret_scan": {"findings": 0, "allowed": [{"location": "<path>:<line>", "kind": "..."}]},
+     "secret_scan": {"findings": 1, "allowed": [{"location": "<path>:<line>", "kind": "..."}]},
      "left_out": ["<path>: why", ...]}
 
 ``created`` is when the work last changed (the newest time among the packed files and the progress), not when
 ``flowcamp submit`` ran: submitting the same work twice gives the same archive (and the same resume key).
 ``files`` lists every packed file of the exercise folder, .git files included (:func:`file_hash`).
-``secret_scan.allowed`` lists the findings the learner let through with ``--allow-secret`` (never a value);
+``secret_scan`` says what the scan of the learner's own changes found: every finding was let through by the
+learner with ``--allow-secret`` (``allowed``: where and what kind, never a value), or there would be no
+submission;
 ``left_out`` names what submit did not pack (links that point out of the exercise folder, special files).
 Both are optional: a manifest without them is valid.
 
@@ -50,7 +52,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from flowcamp import __version__
+import flowcamp
 from flowcamp.course import Course, Exercise
 
 FORMAT = 1
@@ -75,7 +77,7 @@ MAX_FILES = 20_000
 
 
 def course_version() -> str:
-    return __version__
+    return flowcamp.__version__
 
 
 def course_fingerprint(course: Course) -> str:
