@@ -12,7 +12,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flowcamp"
 
 # Lowest first. A module may import only from its own layer or lower ones (and, inside a package, itself).
 LAYERS = [
-    {"results", "anatomy", "proc", "prepare", "warehouse", "wire", "reaper", "redact", "explain"},
+    {"results", "anatomy", "proc", "prepare", "warehouse", "wire", "reaper", "redact", "explain",
+     "sandbox"},
     {"learnerhost"},
     {"course"},
     {"workspace"},
@@ -21,9 +22,9 @@ LAYERS = [
     {"harness"},
     {"kinds"},
     {"runner", "localrun"},
-    {"curriculum", "site", "watching"},
+    {"curriculum", "site", "watching", "grading"},
     {"cli_common"},
-    {"cli", "cli_dev", "cli_server"},
+    {"cli", "cli_dev", "cli_server", "cli_grade", "cli_gradebook", "cli_submit"},
 ]
 MAX_FILE_LINES = 450
 MAX_FUNCTION_LINES = 80

@@ -406,9 +406,12 @@ def _register_subcommands() -> None:
                              "worker); they also stop by themselves when idle.")(stop_all)
     app.add_typer(dev_app, name="dev")
     from flowcamp.cli_grade import grade_cmd
+    from flowcamp.cli_gradebook import gradebook_app
 
     app.command("grade", help="Instructors: grade every learner's submission with the course's own checks, each "
                               "in isolation, into a gradebook (resumable).")(grade_cmd)
+    app.add_typer(gradebook_app, name="gradebook", help="Instructors: read the gradebook, override a score with a "
+                                                        "reason, set results aside to regrade, export again.")
     try:
         from flowcamp.site.cli import site_app
     except ImportError:  # the site generator is optional for learners' commands

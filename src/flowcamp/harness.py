@@ -105,6 +105,12 @@ def run_pytest_checks(ws: Workspace, ex: Exercise, extra_env: dict[str, str] | N
         finally:
             reaper.kill_marked(f"FLOWCAMP_RUN_TOKEN={token}")
     result = collect(ex, _read_events(done.channel), done)
+    if hidden and result.checks:  # the instructor's hidden checks add their points to the exercise's
+        result.max_score = sum(c.max_points for c in result.checks)
+    if hidden and not result.checks:  # its output could show an instructor's hidden check: the log keeps it
+        print(f"{ex.id}: the checks could not start:\n{done.output[-4000:]}", flush=True)
+        result.message = ("The checks could not start (one of the instructor's checks did not load). The "
+                          "grader's log says why.")
     return redact_result(result, secret_values(env))
 
 

@@ -230,22 +230,36 @@ class Cgroup:
             pass
         return 0
 
-    def kill_all(self, rounds: int = 50) -> int:
-        """Kill every process in the cgroup (again and again: a fork storm keeps making new ones)."""
+    def tasks(self) -> int:
+        """How many tasks (processes and threads, zombies included) count against the process limit."""
+        d = self.dirs[0] if self.version == "v2" else self.dirs[1]
+        try:
+            return int((d / "pids.current").read_text())
+        except (OSError, ValueError):
+            return len(self.pids())
+
+    def kill_all(self, timeout: float = 15.0) -> int:
+        """Kill every process in the cgroup (again and again: a fork storm keeps making new ones), and collect
+        the dead (a killed process still counts against the limit until its parent, often this process as
+        their subreaper, collects it): the next submission starts with the whole limit."""
         import signal
         import time
 
+        from flowcamp import reaper
+
         killed = 0
-        for _ in range(rounds):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             pids = self.pids()
-            if not pids:
-                break
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                     killed += 1
                 except (ProcessLookupError, PermissionError):
                     pass
+            reaper.reap()
+            if not pids and self.tasks() == 0:
+                break
             time.sleep(0.02)
         return killed
 

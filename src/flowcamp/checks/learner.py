@@ -162,9 +162,11 @@ class Learner:
     # ------------------------------------------------------------------------- code, in its process
     def _ask(self, channel: Channel, op: str, **args) -> dict:
         proc.trace(f"learner: ask {op}")
-        answer = channel.request(op, **args)
+        try:
+            answer = channel.request(op, **args)
+        finally:  # what it printed counts even when it died before answering
+            self._output.append(channel.take_output())
         proc.trace(f"learner: answered {op}")
-        self._output.append(channel.take_output())
         if "error" in answer:
             raise RuntimeError(f"the learner process could not do {op}: {answer['error']}")
         if len(answer) != 1 or not isinstance(answer.get("ok", {}), dict) or not (

@@ -21,10 +21,7 @@ import hashlib
 import json
 import os
 import random
-import selectors
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +32,6 @@ from flowcamp.course import Course, Exercise
 
 GRADEBOOK = "gradebook.duckdb"
 SETTINGS = "grading.json"
-LANE_SILENCE = 180.0  # seconds past an exercise's own time limit before a silent lane is stopped
 _RUNTIME_FILES = ("harness.py", "results.py", "runner.py", "sandbox.py", "learnerhost.py", "wire.py")
 
 
@@ -150,79 +146,6 @@ def heldout_warehouse(out: Path, seed: int) -> Path:
     return path
 
 
-# ------------------------------------------------------------------------------------------------ lanes
-
-
-class LaneProcess:
-    """The grader's side of one lane: its process, its job pipe, its private results pipe."""
-
-    def __init__(self, n: int, config: dict, prefix: list[str], out: Path):
-        self.n = n
-        r, w = os.pipe()
-        cfg = out / ".lanes" / f"lane-{n}.json"
-        cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(json.dumps({**config, "log": str(out / "logs" / f"lane-{n}.log")}), encoding="utf-8")
-        (out / "logs").mkdir(exist_ok=True)
-        args = [*prefix, sys.executable, "-c", proc.FAST_IMPORTS
-                + "from flowcamp.grading.lane import main; import sys; main(int(sys.argv[1]), sys.argv[2])",
-                str(w), str(cfg)]
-        self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=open(out / "logs" / f"lane-{n}.log", "ab"),  # noqa: SIM115
-                                      pass_fds=[w], env=proc.child_env(), cwd=str(out))
-        os.close(w)
-        self.fd = r
-        self.buffer = b""
-        self.job: dict | None = None
-        self.pending: list[str] = []  # exercise ids of the current job without a result yet
-        self.last_event = time.monotonic()
-        self.limit = 0.0
-        self.ready = False
-
-    def send(self, job: dict) -> None:
-        self.job = job
-        self.pending = list(job["exercises"])
-        self.last_event = time.monotonic()
-        self.popen.stdin.write((json.dumps(job) + "\n").encode())
-        self.popen.stdin.flush()
-
-    def events(self) -> list[dict] | None:
-        """Events waiting on the pipe; None once the lane is gone."""
-        try:
-            chunk = os.read(self.fd, 1 << 20)
-        except BlockingIOError:
-            return []
-        if not chunk:
-            return None
-        self.buffer += chunk
-        out = []
-        while b"\n" in self.buffer:
-            line, _, self.buffer = self.buffer.partition(b"\n")
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-        self.last_event = time.monotonic()
-        return out
-
-    def stop(self, kill: bool = False) -> None:
-        try:
-            if kill:
-                self.popen.kill()
-            else:
-                self.popen.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.popen.wait(timeout=5 if kill else 120)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-
-
 # ------------------------------------------------------------------------------------------------ the run
 
 
@@ -292,8 +215,10 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> S
                           "max_pids": opts.max_pids,
                           "abilities": {"bwrap": abilities.bwrap, "netns": abilities.netns,
                                         "cgroup": abilities.cgroup}}
-                _run_lanes(jobs, config, sandbox.lane_prefix(abilities), out, opts, gb, run_id, versions, seed,
-                           summary, course, say, progress)
+                from flowcamp.grading.scheduler import Scheduler
+
+                Scheduler(config, sandbox.lane_prefix(abilities), out, gb, run_id, versions, seed, course, say,
+                          progress).run(jobs, opts.jobs, summary)
             summary.seconds = time.monotonic() - started
             gb.finish_run(run_id, {"graded": summary.graded, "skipped": summary.skipped, "bad": summary.bad,
                                    "seconds": round(summary.seconds, 1)})
@@ -344,119 +269,9 @@ def _intake(sources: list[str], out: Path, course: Course, say) -> list:
     return subs
 
 
-def _run_lanes(jobs: list[dict], config: dict, prefix: list[str], out: Path, opts: Options, gb, run_id: int,
-               versions: dict[str, str], seed: int, summary: Summary, course: Course, say, progress) -> None:
-    total = sum(len(j["exercises"]) for j in jobs)
-    n_lanes = max(1, min(opts.jobs or os.cpu_count() or 1, len(jobs)))
-    queue = list(jobs)
-    retried: set[str] = set()
-    sel = selectors.DefaultSelector()
-    lanes: dict[int, LaneProcess] = {}
-    counter = [0]
-    done_count = [0]
-    limits = {ex.id: ex.time_limit for ex in course.exercises}
-
-    def start_lane() -> None:
-        counter[0] += 1
-        lane = LaneProcess(counter[0], config, prefix, out)
-        os.set_blocking(lane.fd, False)
-        sel.register(lane.fd, selectors.EVENT_READ, lane)
-        lanes[lane.fd] = lane
-
-    def give(lane: LaneProcess) -> None:
-        if queue:
-            lane.send(queue.pop(0))
-        else:
-            lane.job = None
-
-    def record(lane: LaneProcess, ev: dict) -> None:
-        job = lane.job
-        gb.record_result(run_id, ev["submission"], ev["exercise"], ev["key"], seed, versions[ev["exercise"]],
-                         ev["doc"], ev.get("duration", 0.0))
-        if ev["exercise"] in lane.pending:
-            lane.pending.remove(ev["exercise"])
-        summary.graded += 1
-        done_count[0] += 1
-        if progress:
-            progress(done_count[0], total, f"{job['label'] if job else ''}: {ev['exercise']}")
-
-    def lane_lost(lane: LaneProcess, why: str) -> None:
-        sel.unregister(lane.fd)
-        del lanes[lane.fd]
-        lane.stop(kill=True)
-        summary.failed_lanes += 1
-        job = lane.job
-        if job and lane.pending:
-            if job["submission"] not in retried:  # once more, in a fresh lane: the lane may have been at fault
-                retried.add(job["submission"])
-                queue.insert(0, {**job, "exercises": list(lane.pending),
-                                 "keys": {k: job["keys"][k] for k in lane.pending}})
-                say(f"{job['label']}: the grading lane stopped ({why}); grading its last exercises again.")
-            else:
-                for ex_id in lane.pending:
-                    doc = _error_doc(course, ex_id, f"Grading stopped: {why}. The submission was tried twice. "
-                                                    "Look at its files by hand, or regrade it alone.")
-                    record(lane, {"submission": job["submission"], "exercise": ex_id, "key": job["keys"][ex_id],
-                                  "doc": doc, "duration": 0.0})
-        if queue:
-            start_lane()
-
-    for _ in range(n_lanes):
-        start_lane()
-    try:
-        while lanes:
-            for key, _ in sel.select(timeout=1.0):
-                lane = key.data
-                events = lane.events()
-                if events is None:
-                    code = lane.popen.poll()
-                    lane_lost(lane, f"its process ended, exit code {code}; its log is {out}/logs/lane-{lane.n}.log")
-                    continue
-                for ev in events:
-                    kind = ev.get("event")
-                    if kind == "ready":
-                        lane.ready = True
-                        give(lane)
-                    elif kind == "start":
-                        lane.limit = limits.get(ev["exercise"], 120.0)
-                    elif kind == "result":
-                        record(lane, ev)
-                    elif kind == "done":
-                        give(lane)
-                    elif kind == "failed":
-                        say(f"A grading lane failed on a submission: {ev.get('error')}")
-                        lane.pending, lane.job = lane.pending, lane.job
-                        lane_lost(lane, ev.get("error", "a flowcamp error"))
-                        break
-                    elif kind == "note":
-                        summary.notes.append(ev.get("text", ""))
-                if lane.fd in lanes and lane.job is None and lane.ready and not queue:
-                    sel.unregister(lane.fd)
-                    del lanes[lane.fd]
-                    lane.stop()
-            now = time.monotonic()
-            for lane in list(lanes.values()):
-                if lane.job and now - lane.last_event > lane.limit + LANE_SILENCE:
-                    lane_lost(lane, f"no answer for {now - lane.last_event:.0f} s")
-    finally:
-        for lane in list(lanes.values()):
-            lane.stop(kill=True)
-        sel.close()
-
-
-def _error_doc(course: Course, ex_id: str, message: str) -> dict:
-    from flowcamp.results import Result, Status
-
-    ex = course.get(ex_id)
-    return Result(ex.id, Status.ERROR, message, max_score=ex.points).to_dict()
-
-
 def _export(gb, out: Path, say) -> None:
-    from flowcamp.grading import export, feedback
+    from flowcamp.grading import export
 
-    csv_path = out / "grades.csv"
-    export.export_csv(gb, csv_path)
-    gs = export.export_gradescope(gb, out / "gradescope")
-    fb = feedback.write_feedback(gb, out / "feedback")
-    say(f"Grades for your LMS: {csv_path}. Gradescope results: {len(gs)} in {out / 'gradescope'}. "
-        f"Feedback for learners: {len(fb)} files in {out / 'feedback'}.")
+    export.export_all(gb, out)
+    say(f"Grades for your LMS: {out / 'grades.csv'}. Gradescope results: {out / 'gradescope'}. "
+        f"Feedback for learners: {out / 'feedback'}.")

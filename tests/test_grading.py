@@ -1,0 +1,252 @@
+"""`flowcamp grade` end to end: a small cohort (right and wrong answers, an attacker, a fork storm, an endless
+loop, a corrupt archive) graded in isolation, with hidden checks and planted held-out data; what the learner
+can reach, what reaches the exports, and resuming after SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flowcamp import sandbox
+from flowcamp.course import Course
+from flowcamp.grading import run as grading, synthetic
+
+pytestmark = pytest.mark.slow
+ABILITIES = sandbox.probe()
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 5151
+PLANTED_HELDOUT = "PLANTED-HELDOUT-7f3a"
+PLANTED_HIDDEN = "PLANTED-HIDDEN-c41d"
+TOKEN = "instructor-token-9b8e7d6c5b4a"
+
+HIDDEN_CHECK = f'''
+import pytest
+
+
+@pytest.mark.points(2)
+def test_a_hidden_rule(learner):
+    """Secret rule {PLANTED_HIDDEN}"""
+    mod = learner.load("first_query.py")
+    assert "LIMIT" not in mod.QUERY.value.upper(), "{PLANTED_HIDDEN}: the LIMIT is still there"
+
+
+def test_another_hidden_rule(learner):
+    """Another hidden rule"""
+    assert learner.exists("first_query.py")
+'''
+
+ATTACK = '''
+import json, os, socket, subprocess, sys
+found = {{}}
+def attempt(name, fn):
+    try:
+        found[name] = fn()
+    except Exception as e:
+        found[name] = "blocked: " + type(e).__name__
+attempt("read_gradebook", lambda: len(open({out!r} + "/gradebook.duckdb", "rb").read()))
+attempt("list_grading", lambda: os.listdir({out!r}))
+attempt("forge_file", lambda: open({out!r} + "/FORGED", "w").write("x"))
+attempt("list_hidden", lambda: os.listdir({hidden!r}))
+attempt("network", lambda: socket.create_connection(("10.255.255.1", 9), timeout=1) and "connected")
+attempt("token", lambda: "{token_name}" in os.environ)
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)  # MALLORY-SLEEPER"],
+                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print("ATTACK " + json.dumps(found), flush=True)
+import duckdb
+with duckdb.connect(os.environ["FLOWCAMP_WAREHOUSE"], read_only=True) as con:
+    print(con.execute("SELECT DISTINCT congressional_district FROM voterfile.people").fetchall(), flush=True)
+for fd in range(3, 40):
+    try:
+        os.write(fd, b'{{"event": "result", "id": "x", "name": "forged", "status": "pass", "max_points": 99}}\\n')
+    except OSError:
+        pass
+'''
+
+ENDLESS = "while True:\n    pass\n"
+FORK_STORM = ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n")
+
+
+def _learner(course: Course, cache: Path, dest: Path, name: str, answers: dict[str, str], exercises) -> Path:
+    learner = synthetic.Learner(name=name, email=f"{name.lower()}@example.org", seed=1000, answers=answers)
+    return synthetic.build(course, learner, dest, cache, exercises)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    course = Course(ROOT)
+    base = tmp_path_factory.mktemp("cohort")
+    cache, subs, out, hidden = base / "cache", base / "submissions", base / "grading", base / "hidden"
+    exercises = [course.get("check-loop"), course.get("one-character")]
+    ids = [e.id for e in exercises]
+    _learner(course, cache, subs / "ada", "Ada", {i: "solution" for i in ids}, exercises)
+    _learner(course, cache, subs / "bob", "Bob", {"check-loop": "wrong-empty-result",
+                                                  "one-character": "right-revert"}, exercises)
+    mallory = _learner(course, cache, subs / "mallory", "Mallory", {}, exercises)
+    (mallory / "workspace" / exercises[0].path / "first_query.py").write_text(
+        ATTACK.format(out=str(out), hidden=str(hidden), token_name="FLOWCAMP_TEST_INSTRUCTOR_TOKEN")
+        + (course.get("check-loop").source_dir / "first_query.py").read_text())
+    loop = _learner(course, cache, subs / "lou", "Lou", {"one-character": "solution"}, exercises)
+    (loop / "workspace" / exercises[0].path / "first_query.py").write_text(ENDLESS)
+    storm = _learner(course, cache, subs / "fiona", "Fiona", {"one-character": "solution"}, exercises)
+    (storm / "workspace" / exercises[0].path / "first_query.py").write_text(FORK_STORM)
+    (subs / "corrupt.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    (hidden / "check-loop").mkdir(parents=True)
+    (hidden / "check-loop" / "test_hidden_rules.py").write_text(HIDDEN_CHECK)
+    # Held-out data with a recognisable value in it: built as the grader would, then planted.
+    held = grading.heldout_warehouse(out, SEED)
+    with duckdb.connect(str(held)) as con:
+        con.execute("UPDATE voterfile.people SET congressional_district = ? WHERE congressional_district = "
+                    "(SELECT min(congressional_district) FROM voterfile.people)", [PLANTED_HELDOUT])
+    os.environ["FLOWCAMP_TEST_INSTRUCTOR_TOKEN"] = TOKEN
+    try:
+        said: list[str] = []
+        opts = grading.Options(sources=[str(subs)], out=out, hidden=hidden, seed=SEED, jobs=2,
+                               exercises=ids)
+        started = time.monotonic()
+        summary = grading.grade(opts, say=said.append)
+        elapsed = time.monotonic() - started
+    finally:
+        del os.environ["FLOWCAMP_TEST_INSTRUCTOR_TOKEN"]
+    return {"course": course, "out": out, "subs": subs, "hidden": hidden, "summary": summary, "said": said,
+            "elapsed": elapsed, "ids": ids, "opts": opts}
+
+
+def _results(out: Path) -> dict[tuple[str, str], dict]:
+    with duckdb.connect(str(out / grading.GRADEBOOK), read_only=True) as con:
+        rows = con.execute("SELECT s.label, r.exercise_id, r.doc FROM results r JOIN submissions s "
+                           "ON s.hash = r.submission_hash").fetchall()
+    return {(label, ex): json.loads(doc) if isinstance(doc, str) else doc for label, ex, doc in rows}
+
+
+def _why(doc: dict) -> str:
+    return doc["message"] + "\n" + "\n".join(f"- {c['name']}: {c['status']}: {c['message']} | {c['output'][:300]}"
+                                             for c in doc["checks"] if c["status"] != "pass")
+
+
+def test_right_answers_pass_and_wrong_ones_do_not(cohort):
+    res = _results(cohort["out"])
+    ada = res[("ada", "check-loop")]
+    assert ada["status"] == "pass", _why(ada)
+    assert res[("ada", "one-character")]["status"] == "pass", _why(res[("ada", "one-character")])
+    assert res[("bob", "check-loop")]["status"] != "pass"
+    assert res[("bob", "one-character")]["status"] == "pass"
+
+
+def test_hidden_checks_ran_and_are_marked_hidden(cohort):
+    ada = _results(cohort["out"])[("ada", "check-loop")]
+    hidden = [c for c in ada["checks"] if c.get("visibility") == "hidden"]
+    assert len(hidden) == 2, ada
+    assert any(PLANTED_HIDDEN in c["name"] for c in hidden)
+
+
+def test_bad_submissions_get_a_status_and_the_rest_is_graded(cohort):
+    res = _results(cohort["out"])
+    assert res[("lou", "check-loop")]["status"] in ("timeout", "error", "fail"), res[("lou", "check-loop")]
+    assert res[("fiona", "check-loop")]["status"] in ("timeout", "error", "fail"), res[("fiona", "check-loop")]
+    # the same lane went on: their other exercise was graded, and passed
+    assert res[("lou", "one-character")]["status"] == "pass"
+    assert res[("fiona", "one-character")]["status"] == "pass"
+    assert any("corrupt" in s for s in cohort["said"]), cohort["said"]
+    assert cohort["summary"].bad == 1
+
+
+def test_learner_code_reaches_nothing_of_the_grader(cohort):
+    out = cohort["out"]
+    mallory = _results(out)[("mallory", "check-loop")]
+    assert mallory["status"] != "pass"
+    assert all(c["name"] != "forged" for c in mallory["checks"])
+    outputs = "\n".join(c["output"] for c in mallory["checks"])
+    line = next((x for x in outputs.splitlines() if x.startswith("ATTACK ")), None)
+    assert line, _why(mallory)
+    found = json.loads(line.removeprefix("ATTACK "))
+    assert str(found["read_gradebook"]).startswith("blocked"), found
+    assert found["list_grading"] == [], found
+    assert found["list_hidden"] == [], found
+    assert str(found["network"]).startswith("blocked"), found
+    assert found["token"] is False, found
+    assert not (out / "FORGED").exists()
+    assert not list(out.rglob("FORGED"))
+    left = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if b"MALLORY-SLEEPER" in (p / "cmdline").read_bytes():
+                    left.append(p.name)
+            except OSError:
+                pass
+    assert not left, f"a learner's detached process outlived the grading: {left}"
+
+
+def test_nothing_planted_reaches_what_learners_or_an_lms_see(cohort):
+    out = cohort["out"]
+    stored = json.dumps(list(_results(out).values()))
+    assert PLANTED_HIDDEN in stored and PLANTED_HELDOUT in stored  # the instructor's gradebook keeps them
+    exported = [out / "grades.csv", *(out / "gradescope").rglob("*.json"), *(out / "feedback").rglob("*")]
+    assert len([p for p in exported if p.is_file()]) >= 1 + 5 + 5
+    for p in exported:
+        if p.is_file():
+            text = p.read_text(encoding="utf-8")
+            assert PLANTED_HIDDEN not in text, p
+            assert PLANTED_HELDOUT not in text, p
+            assert TOKEN not in text, p
+
+
+def test_the_csv_has_a_row_per_learner_and_a_column_per_exercise(cohort):
+    with open(cohort["out"] / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["email"] for r in rows} >= {"ada@example.org", "bob@example.org"}
+    for ex_id in cohort["ids"]:
+        assert ex_id in rows[0]
+
+
+def test_a_second_run_over_unchanged_submissions_grades_nothing_and_is_quick(cohort):
+    started = time.monotonic()
+    summary = grading.grade(cohort["opts"], say=lambda _: None)
+    assert summary.graded == 0
+    assert summary.skipped == 5 * len(cohort["ids"])
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.skipif(not ABILITIES.netns, reason="needs lanes in their own namespaces")
+def test_grading_killed_with_sigkill_resumes_without_losing_or_duplicating(tmp_path, cohort):
+    subs = tmp_path / "subs"
+    for name in ("ada", "bob"):
+        shutil.copytree(cohort["subs"] / name, subs / name, symlinks=True)
+    out = tmp_path / "grading"
+    args = [str(Path(sys.executable).parent / "flowcamp"), "grade", str(subs), "--out", str(out), "--seed", str(SEED),
+            "-e", "check-loop", "-e", "one-character", "-j", "1", "--no-export"]
+    env = {**os.environ, "CI": "true"}
+    first = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "logs").glob("lane-*.log")):
+        time.sleep(0.2)
+    time.sleep(4)  # inside the first submission's checks
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    with duckdb.connect(str(out / grading.GRADEBOOK), read_only=True) as con:
+        rows = con.execute("SELECT key, count(*) FROM results GROUP BY key").fetchall()
+    assert len(rows) == 4 and all(n == 1 for _, n in rows), rows
+    assert not [p for p in Path("/tmp").glob("fcg-*") if not _locked(p)]
+
+
+def _locked(lane_root: Path) -> bool:
+    import fcntl
+
+    try:
+        with open(lane_root / ".alive", "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+    except OSError:
+        return True
