@@ -256,16 +256,21 @@ def _intake(sources: list[str], out: Path, course: Course, say) -> list:
     if not found:
         raise GradeError("No submissions found in " + ", ".join(sources) + ". Give archives (.zip, .tar.gz), "
                          "workspace folders, git repositories, or a folder of them.")
-    subs = []
-    seen: set[str] = set()
-    for i, src in enumerate(found):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[int, str]):
+        i, src = item
         dest = staging / f"{i:04d}"
         dest.mkdir()
-        sub = intake.open_source(src, dest, course)
+        return intake.open_source(src, dest, course)
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # unpacking and hashing: files
+        subs = list(pool.map(one, enumerate(found)))
+    seen: set[str] = set()
+    for sub in subs:
         if sub.status == "ok" and sub.hash in seen:
             sub.warnings.append("The same work as another submission in this run (identical files).")
         seen.add(sub.hash)
-        subs.append(sub)
     return subs
 
 
