@@ -160,6 +160,7 @@ def detect_line(line: str, how: str, suffix: str = "") -> list[tuple[str, str]]:
     """(kind, value) for every secret-looking value in one line (one finding a value). The values never leave
     this module."""
     found = [(kind, m.group(0)) for kind, rx in _SHAPES for m in rx.finditer(line) if "EXAMPLE" not in m.group(0)]
+    shapes = len(found)  # well-known shapes need no placeholder test
     found += [("a password inside a connection address", m.group("value")) for m in _URL_PASSWORD.finditer(line)]
     found += [("a bearer token", m.group("value")) for m in _BEARER.finditer(line) if looks_random(m.group("value"))]
     named: list[tuple[str, str]] = []
@@ -173,8 +174,8 @@ def detect_line(line: str, how: str, suffix: str = "") -> list[tuple[str, str]]:
         named += [(m.group("name"), m.group("value")) for m in matches]
     found += [(kind, value) for name, value in named for kind in [_named(name, value)] if kind]
     out, seen = [], set()
-    for kind, value in found:
-        if value not in seen and not is_placeholder(value) and not allowed_by_course(value):
+    for i, (kind, value) in enumerate(found):
+        if value not in seen and not allowed_by_course(value) and (i < shapes or not is_placeholder(value)):
             seen.add(value)
             out.append((kind, value))
     return out

@@ -32,6 +32,7 @@ from flowcamp.workspace import Workspace
 
 PUSH_TIMEOUT = 120
 LEAKED_LESSON = "lessons/05-secrets/05-leaked-secret.md"
+_OUT = "Move it out of the exercise folder (or delete it), then run `uv run flowcamp submit` again."
 _AGAIN = "Your files are as they were: fix that, then run `uv run flowcamp submit --git` again."
 
 
@@ -80,7 +81,7 @@ def default_name(name: str, email: str) -> str:
 @dataclass
 class Entry:
     rel: Path  # relative to the exercise folder
-    kind: str  # "file", "link" or "dir" (an empty folder)
+    type: str  # "file", "link" or "dir" (an empty folder)
     size: int = 0
     mode: int = 0o644
     target: str = ""  # a link's target
@@ -90,9 +91,12 @@ class Entry:
 @dataclass
 class Collected:
     exercises: list[tuple[Exercise, list[Entry]]]
-    left_out: list[str]
+    left_out: list[tuple[str, str]]  # (path from the workspace folder, why)
     files: int
     bytes: int
+
+    def said(self) -> list[str]:
+        return [f"{path}: {why}" for path, why in self.left_out]
 
 
 def _shown(ex: Exercise, rel: Path) -> str:
@@ -103,7 +107,7 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def _entry(ex: Exercise, folder: Path, rel: Path, left_out: list[str]) -> Entry | None:
+def _entry(ex: Exercise, folder: Path, rel: Path, left_out: list[tuple[str, str]]) -> Entry | None:
     shown = _shown(ex, rel)
     try:
         shown.encode("utf-8")
@@ -119,16 +123,15 @@ def _entry(ex: Exercise, folder: Path, rel: Path, left_out: list[str]) -> Entry 
         target = os.readlink(folder / rel)
         if layout.link_stays_inside(rel, target):
             return Entry(rel, "link", target=target, mtime=st.st_mtime)
-        left_out.append(f"{shown}: a link to {target}, outside the exercise folder (the grader refuses those)")
+        left_out.append((shown, f"a link to {target}, outside the exercise folder (the grader refuses those)"))
         return None
     if not stat.S_ISREG(st.st_mode):
-        left_out.append(f"{shown}: not a file or a folder (a pipe or a device)")
+        left_out.append((shown, "not a file or a folder (a pipe or a device)"))
         return None
     if st.st_size > layout.MAX_FILE_BYTES:
         raise SubmitError(f"{shown} is {_mb(st.st_size)}, more than a submission takes for one file "
                           f"({_mb(layout.MAX_FILE_BYTES)}). Your exercise files are small text: this looks like a "
-                          "data export. Move it out of the exercise folder (or delete it), then run "
-                          "`uv run flowcamp submit` again.")
+                          f"data export. {_OUT}")
     return Entry(rel, "file", st.st_size, 0o755 if st.st_mode & 0o111 else 0o644, mtime=st.st_mtime)
 
 
@@ -159,12 +162,12 @@ def collect(ws: Workspace, skip: tuple[Path, ...] = ()) -> Collected:
     point out of their folder left out (and named), the size limits checked."""
     skip_set = {Path(p).absolute() for p in skip}
     out: list[tuple[Exercise, list[Entry]]] = []
-    left_out: list[str] = []
+    left_out: list[tuple[str, str]] = []
     files = total = 0
     for ex in ws.course.exercises:
         folder = ws.exercise_dir(ex)
         if folder.is_symlink():
-            left_out.append(f"{ex.path}: the exercise folder is a link to another place; move the folder back")
+            left_out.append((ex.path, "the exercise folder is a link to another place; move the folder back"))
             continue
         if not folder.is_dir():
             continue
@@ -172,7 +175,7 @@ def collect(ws: Workspace, skip: tuple[Path, ...] = ()) -> Collected:
                    for e in [_entry(ex, folder, rel, left_out)] if e is not None]
         entries += [Entry(rel, "dir") for rel in _empty_dirs(folder)]
         out.append((ex, sorted(entries, key=lambda e: e.rel.as_posix())))
-        files += sum(e.kind != "dir" for e in entries)
+        files += sum(e.type != "dir" for e in entries)
         total += sum(e.size for e in entries)
         if files > layout.MAX_FILES:
             raise _too_many(out)
@@ -186,7 +189,7 @@ def collect(ws: Workspace, skip: tuple[Path, ...] = ()) -> Collected:
 
 def _read(folder: Path, e: Entry, ex: Exercise) -> bytes:
     """A regular file's bytes (a link's target), never following a link, never blocking on a pipe."""
-    if e.kind == "link":
+    if e.type == "link":
         return e.target.encode("utf-8", "surrogateescape")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -199,23 +202,22 @@ def _read(folder: Path, e: Entry, ex: Exercise) -> bytes:
         raise SubmitError(f"Could not read {_shown(ex, e.rel)} ({err.strerror or err}). Close programs that "
                           "use it, then run `uv run flowcamp submit` again.") from None
     if len(data) > layout.MAX_FILE_BYTES:
-        raise SubmitError(f"{_shown(ex, e.rel)} grew past {_mb(layout.MAX_FILE_BYTES)} while it was packed: "
-                          "move it out of the exercise folder, then run `uv run flowcamp submit` again.")
+        raise SubmitError(f"{_shown(ex, e.rel)} grew past {_mb(layout.MAX_FILE_BYTES)} while it was packed: {_OUT}")
     return data
 
 
 def _hash(e: Entry, data: bytes) -> str:
-    return hashlib.sha256((b"symlink:" + data) if e.kind == "link" else data).hexdigest()
+    return hashlib.sha256((b"symlink:" + data) if e.type == "link" else data).hexdigest()
 
 
 def _hashes(ws: Workspace, collected: Collected) -> dict[str, dict[str, str]]:
     return {ex.id: {e.rel.as_posix(): _hash(e, _read(ws.exercise_dir(ex), e, ex)) for e in entries
-                    if e.kind != "dir"} for ex, entries in collected.exercises}
+                    if e.type != "dir"} for ex, entries in collected.exercises}
 
 
 def work_time(ws: Workspace, collected: Collected) -> str:
     """When the work last changed: the newest of the packed files' times and the progress' times (UTC)."""
-    times = [e.mtime for _ex, entries in collected.exercises for e in entries if e.kind != "dir"]
+    times = [e.mtime for _ex, entries in collected.exercises for e in entries if e.type != "dir"]
     for value in (v for entry in ws.progress().get("exercises", {}).values() if isinstance(entry, dict)
                   for v in entry.values() if isinstance(v, str)):
         with contextlib.suppress(ValueError):
@@ -234,7 +236,7 @@ def _manifest(ws: Workspace, name: str, email: str, collected: Collected, hashes
     if scan is not None:  # what it found, not how much it looked at: that grows with every submit commit
         m["secret_scan"] = {k: scan[k] for k in ("findings", "allowed")}
     return {**m,
-            **({"left_out": list(collected.left_out)} if collected.left_out else {})}
+            **({"left_out": collected.said()} if collected.left_out else {})}
 
 
 def build_manifest(ws: Workspace, name: str, email: str) -> dict:
@@ -251,7 +253,7 @@ def scan(ws: Workspace, collected: Collected, allow: tuple[str, ...] = (),
          workspace_history: bool = False) -> tuple[dict, list[str]]:
     """Run the secret scan; raise :class:`SecretsFound` unless every finding is allowed. Returns the manifest's
     ``secret_scan`` and warnings (an --allow-secret that matched nothing)."""
-    listing = {ex.id: [e.rel for e in entries if e.kind != "dir"] for ex, entries in collected.exercises}
+    listing = {ex.id: [e.rel for e in entries if e.type != "dir"] for ex, entries in collected.exercises}
     result = secretscan.scan_workspace(ws, listing, workspace_history=workspace_history)
     allowed = {_allow_key(a) for a in allow}
     blocking = [f for f in result.findings if f.location not in allowed]
@@ -311,13 +313,13 @@ def _write_zip(path: Path, ws: Workspace, collected: Collected, manifest) -> Non
             folder, files = ws.exercise_dir(ex), hashes.setdefault(ex.id, {})
             for e in entries:
                 name = f"{layout.WORKSPACE_DIR}/{ex.path}/{e.rel.as_posix()}"
-                if e.kind == "dir":
+                if e.type == "dir":
                     zf.writestr(_zinfo(name + "/", stat.S_IFDIR | 0o755, zipfile.ZIP_STORED), b"")
                     continue
                 data = _read(folder, e, ex)
                 files[e.rel.as_posix()] = _hash(e, data)
-                mode = (stat.S_IFLNK | 0o777) if e.kind == "link" else (stat.S_IFREG | e.mode)
-                zf.writestr(_zinfo(name, mode, zipfile.ZIP_STORED if e.kind == "link" else zipfile.ZIP_DEFLATED), data)
+                mode = (stat.S_IFLNK | 0o777) if e.type == "link" else (stat.S_IFREG | e.mode)
+                zf.writestr(_zinfo(name, mode, zipfile.ZIP_STORED if e.type == "link" else zipfile.ZIP_DEFLATED), data)
         text = json.dumps(manifest(hashes), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         zf.writestr(_zinfo(layout.MANIFEST, stat.S_IFREG | 0o644), text.encode("utf-8"))
 
@@ -325,9 +327,7 @@ def _write_zip(path: Path, ws: Workspace, collected: Collected, manifest) -> Non
 def pack(ws: Workspace, dest: Path, name: str, email: str, *, allow: tuple[str, ...] = (),
          check_secrets: bool = True) -> SubmitReport:
     """Write the workspace's work to one zip file at ``dest`` (a folder: the default name in it)."""
-    dest = Path(dest)
-    if dest.is_dir():
-        dest = dest / default_name(name, email)
+    dest = Path(dest) / default_name(name, email) if Path(dest).is_dir() else Path(dest)
     if not dest.parent.is_dir():
         raise SubmitError(f"The folder {dest.parent} does not exist. Create it, or pass another --out.")
     collected = collect(ws, skip=(dest,))
@@ -346,7 +346,7 @@ def pack(ws: Workspace, dest: Path, name: str, email: str, *, allow: tuple[str, 
     data = dest.read_bytes()
     return SubmitReport("archive", {"name": name, "email": email}, [ex.id for ex, _ in collected.exercises],
                         collected.files, collected.bytes, dest, len(data), hashlib.sha256(data).hexdigest(),
-                        scan=scanned, left_out=collected.left_out, warnings=warnings)
+                        scan=scanned, left_out=collected.said(), warnings=warnings)
 
 
 # ------------------------------------------------------------------------------------------ the git route
@@ -362,11 +362,11 @@ def _write_tar(target: Path, folder: Path, ex: Exercise, entries: list[Entry]) -
         for e in entries:
             info = tarfile.TarInfo(e.rel.as_posix())
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-            data = b"" if e.kind == "dir" else _read(folder, e, ex)
-            info.type = {"dir": tarfile.DIRTYPE, "link": tarfile.SYMTYPE}.get(e.kind, tarfile.REGTYPE)
-            info.mode = {"dir": 0o755, "link": 0o777}.get(e.kind, e.mode)
-            info.linkname, info.size = (e.target, 0) if e.kind == "link" else ("", len(data))
-            tar.addfile(info, io.BytesIO(data) if e.kind == "file" else None)
+            data = b"" if e.type == "dir" else _read(folder, e, ex)
+            info.type = {"dir": tarfile.DIRTYPE, "link": tarfile.SYMTYPE}.get(e.type, tarfile.REGTYPE)
+            info.mode = {"dir": 0o755, "link": 0o777}.get(e.type, e.mode)
+            info.linkname, info.size = (e.target, 0) if e.type == "link" else ("", len(data))
+            tar.addfile(info, io.BytesIO(data) if e.type == "file" else None)
     os.replace(tmp, target)
 
 
@@ -375,11 +375,12 @@ def _ws_git(root: Path, *args: str, stdin: str | None = None, user: bool = False
                           env=proc.git_env(keep_user_config=user), timeout=PUSH_TIMEOUT)
 
 
-def _commit(ws: Workspace, name: str, email: str, paths: list[str]) -> str | None:
-    """Stage the snapshot and the exercise folders (never what the format leaves out) and commit only those."""
+def _commit(ws: Workspace, name: str, email: str, collected: Collected) -> str | None:
+    """Stage the snapshot and the exercise folders (never what the format or submit leaves out), commit only those."""
     excludes = [f":(exclude,glob)**/{n}{tail}" for n in sorted(layout.EXCLUDED_NAMES) for tail in ("", "/**")]
     excludes += [f":(exclude,glob)**/*{s}" for s in layout.EXCLUDED_SUFFIXES]
-    specs = [layout.GIT_SNAPSHOT_DIR, *paths]
+    excludes += [f":(exclude,literal){path}" for path, _why in collected.left_out]
+    specs = [layout.GIT_SNAPSHOT_DIR, *(ex.path for ex, _ in collected.exercises)]
     added = _ws_git(ws.root, "add", "-A", "--", *specs, *excludes)
     staged = _ws_git(ws.root, "diff", "--cached", "--name-only", "-z", "--", *specs).stdout
     if added.returncode != 0:
@@ -441,9 +442,9 @@ def snapshot_git(ws: Workspace, name: str, email: str, *, allow: tuple[str, ...]
     manifest = _manifest(ws, name, email, collected, _hashes(ws, collected), scanned)
     (target := ws.root / layout.GIT_SNAPSHOT_DIR / layout.GIT_MANIFEST).parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    commit = _commit(ws, name, email, [ex.path for ex, _ in collected.exercises])
+    commit = _commit(ws, name, email, collected)
     report = SubmitReport("git", {"name": name, "email": email}, [ex.id for ex, _ in collected.exercises],
                           collected.files, collected.bytes, ws.root, commit=commit, scan=scanned,
-                          left_out=collected.left_out, warnings=warnings)
+                          left_out=collected.said(), warnings=warnings)
     report.pushed_to = _push(ws) if push else None
     return report
