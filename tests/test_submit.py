@@ -324,7 +324,8 @@ def test_what_looks_like_a_secret(line, path, kind):
 @pytest.mark.parametrize("line, path", [
     ('PASSWORD = os.environ["WAREHOUSE_PASSWORD"]', "a.py"), ('password = ""', "a.py"),
     ('PASSWORD_VARIABLE = "REDSHIFT_PASSWORD"', "a.py"), ('SUMMARY_KEY = "nightly-summary-2024"', "a.py"),
-    ('url = f"postgresql://{user}:{password}@{host}"', "a.py"), ('WAREHOUSE_PASSWORD = "fcsecret-0a1b2c3d4e5f"', "a.py"),
+    ('url = f"postgresql://{user}:{password}@{host}"', "a.py"),
+    ('WAREHOUSE_PASSWORD = "fcsecret-0a1b2c3d4e5f"', "a.py"),
     ('pw = "***REMOVED***"', "a.py"), ('SECRET = "<your secret here>"', "a.py"), ("REDSHIFT_PASSWORD=", ".env.example"),
     ("MOBILIZE_API_KEY=change-me", ".env.example"), ("password: ${{ secrets.WAREHOUSE_PASSWORD }}", "ci.yml"),
     ('key = "AKIAIOSFODNN7EXAMPLE"', "a.py"), ('labels = {"password": "Your password"}', "a.py"),
@@ -472,3 +473,24 @@ def test_git_refuses_a_secret_committed_in_the_workspace_repository(ws, tmp_path
         sub.snapshot_git(ws, *WHO)
     assert [f.location.split("@")[0] for f in e.value.findings] == ["03-warehouse/01-explore-with-sql/connect.py"]
     assert not (ws.root / layout.GIT_SNAPSHOT_DIR).exists()
+
+
+def test_both_routes_give_the_grader_the_same_submission(ws, tmp_path):
+    """What intake unpacks from the file and from the pushed repository is the same, file for file (so the
+    grader's resume key is the same too), and the practice repositories work."""
+    from flowcamp.grading import intake
+
+    (ws.root / "05-secrets/01-dotenv/inside").symlink_to("config.py")
+    report, _ = pack(ws, tmp_path)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(ws.root, "remote", "add", "origin", str(origin))
+    sub.snapshot_git(ws, *WHO, push=True)
+    got = []
+    for source in (report.path, origin):
+        (dest := tmp_path / f"unpacked-{len(got)}").mkdir()
+        got.append(intake.open_source(str(source), dest, ws.course))
+    assert [(s.status, s.message) for s in got] == [("ok", ""), ("ok", "")]
+    assert got[0].hash == got[1].hash == layout.tree_hash(got[0].root)
+    repo = got[1].root / layout.WORKSPACE_DIR / "05-secrets/05-leaked-secret/pipeline"
+    assert git(repo, "rev-parse", "HEAD") == git(ws.root / "05-secrets/05-leaked-secret/pipeline", "rev-parse", "HEAD")
