@@ -494,3 +494,19 @@ def test_both_routes_give_the_grader_the_same_submission(ws, tmp_path):
     assert got[0].hash == got[1].hash == layout.tree_hash(got[0].root)
     repo = got[1].root / layout.WORKSPACE_DIR / "05-secrets/05-leaked-secret/pipeline"
     assert git(repo, "rev-parse", "HEAD") == git(ws.root / "05-secrets/05-leaked-secret/pipeline", "rev-parse", "HEAD")
+
+
+def test_an_unreadable_file_is_refused_by_name(ws, tmp_path, monkeypatch):
+    private = ws.root / "03-warehouse/01-explore-with-sql/private.sql"
+    private.write_text("select 1;\n")
+    real_open = os.open
+
+    def refuse(path, *args, **kw):
+        if Path(path) == private:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kw)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(sub.SubmitError, match=r"Could not read 03-warehouse/01-explore-with-sql/private\.sql "
+                                              r"\(Permission denied\)"):
+        pack(ws, tmp_path)

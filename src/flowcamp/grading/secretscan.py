@@ -349,9 +349,12 @@ def _changed_file_hits(ex: Exercise, folder: Path, rel: Path, base: Baseline, st
     p = folder / rel
     if p.is_symlink() or not p.is_file():
         return None
-    with open(p, "rb") as fh:
-        data = fh.read(MAX_SCAN_BYTES)
-    old = (ex.source_dir / rel).read_bytes() if key in starters else base.files.get(key)
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read(MAX_SCAN_BYTES)
+        old = (ex.source_dir / rel).read_bytes() if key in starters else base.files.get(key)
+    except OSError:  # unreadable: packing it fails with a message that says so
+        return None
     if old == data:
         return None
     lines = None if old is None else added_lines(old, data)

@@ -199,8 +199,8 @@ def _read(folder: Path, e: Entry, ex: Exercise) -> bytes:
                 raise OSError("it is no longer a plain file")
             data = fh.read(layout.MAX_FILE_BYTES + 1)
     except OSError as err:
-        raise SubmitError(f"Could not read {_shown(ex, e.rel)} ({err.strerror or err}). Close programs that "
-                          "use it, then run `uv run flowcamp submit` again.") from None
+        raise SubmitError(f"Could not read {_shown(ex, e.rel)} ({err.strerror or err}). Check that you can open "
+                          "it, then run `uv run flowcamp submit` again.") from None
     if len(data) > layout.MAX_FILE_BYTES:
         raise SubmitError(f"{_shown(ex, e.rel)} grew past {_mb(layout.MAX_FILE_BYTES)} while it was packed: {_OUT}")
     return data
