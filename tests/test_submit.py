@@ -330,6 +330,7 @@ def test_what_looks_like_a_secret(line, path, kind):
     ("MOBILIZE_API_KEY=change-me", ".env.example"), ("password: ${{ secrets.WAREHOUSE_PASSWORD }}", "ci.yml"),
     ('key = "AKIAIOSFODNN7EXAMPLE"', "a.py"), ('labels = {"password": "Your password"}', "a.py"),
     ("WAREHOUSE_PASSWORD = os.environ.get('WAREHOUSE_PASSWORD', '')", "settings.py"),
+    ('Settings(warehouse_password="fake-password-for-tests")', "test_settings.py"),
     ('password = Secret.load("warehouse-password").get()', "pipeline.py"),
 ])
 def test_what_is_not_a_secret(line, path):

@@ -57,7 +57,7 @@ _KEYWORD = re.compile(r"(?i)\b(?P<name>password|pwd|api_key|apikey|token|secret)
 _STRONG_KEYS = ("secret key", "private key", "access key", "auth key", "signing key", "master key", "encryption key")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "example", "placeholder", "redacted", "removed",
-                      "dummy", "your-", "your_", "yourpass", "replace", "todo", "xxx", "***", "...", "…")
+                      "dummy", "fake", "your-", "your_", "yourpass", "replace", "todo", "xxx", "***", "...", "…")
 _NOT_SECRETS = {"none", "null", "nil", "true", "false", "password", "passwd", "pass", "secret", "token", "key", "test",
                 "tbd", "hidden", "empty", "unset", "required", "optional", "str", "string", "secretstr"}
 _ENV_FILES = (".sh", ".bash", ".zsh", ".ini", ".cfg", ".conf", ".properties", ".envrc")
