@@ -21,7 +21,7 @@ from flowcamp import sandbox
 from flowcamp.course import Course
 from flowcamp.grading import run as grading, synthetic
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]  # one cohort, graded once
 ABILITIES = sandbox.probe()
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 5151
@@ -59,6 +59,7 @@ attempt("forge_file", lambda: open({out!r} + "/FORGED", "w").write("x"))
 attempt("list_hidden", lambda: os.listdir({hidden!r}))
 attempt("network", lambda: socket.create_connection(("10.255.255.1", 9), timeout=1) and "connected")
 attempt("token", lambda: "{token_name}" in os.environ)
+attempt("list_tmp", lambda: os.listdir("/tmp"))
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)  # MALLORY-SLEEPER"],
                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print("ATTACK " + json.dumps(found), flush=True)
@@ -89,8 +90,13 @@ def cohort(tmp_path_factory):
     exercises = [course.get("check-loop"), course.get("one-character")]
     ids = [e.id for e in exercises]
     _learner(course, cache, subs / "ada", "Ada", {i: "solution" for i in ids}, exercises)
-    _learner(course, cache, subs / "bob", "Bob", {"check-loop": "wrong-empty-result",
-                                                  "one-character": "right-revert"}, exercises)
+    bob = _learner(course, cache, subs / "bob", "Bob", {"check-loop": "wrong-empty-result",
+                                                        "one-character": "right-revert"}, exercises)
+    pwned = base / "PWNED"  # bob's practice repository asks git to run a program whenever it is read
+    with open(bob / "workspace" / exercises[1].path / "pipeline" / ".git" / "config", "a") as f:
+        f.write(f"[core]\n\tfsmonitor = touch {pwned}\n[alias]\n\tlog = !touch {pwned}\n")
+    mia = _learner(course, cache, subs / "mia", "Mia", {"check-loop": "solution"}, exercises)
+    shutil.rmtree(mia / "workspace" / exercises[1].path)  # she never got to the second exercise
     mallory = _learner(course, cache, subs / "mallory", "Mallory", {}, exercises)
     (mallory / "workspace" / exercises[0].path / "first_query.py").write_text(
         ATTACK.format(out=str(out), hidden=str(hidden), token_name="FLOWCAMP_TEST_INSTRUCTOR_TOKEN")
@@ -118,6 +124,7 @@ def cohort(tmp_path_factory):
     finally:
         del os.environ["FLOWCAMP_TEST_INSTRUCTOR_TOKEN"]
     return {"course": course, "out": out, "subs": subs, "hidden": hidden, "summary": summary, "said": said,
+            "pwned": pwned,
             "elapsed": elapsed, "ids": ids, "opts": opts}
 
 
@@ -140,6 +147,17 @@ def test_right_answers_pass_and_wrong_ones_do_not(cohort):
     assert res[("ada", "one-character")]["status"] == "pass", _why(res[("ada", "one-character")])
     assert res[("bob", "check-loop")]["status"] != "pass"
     assert res[("bob", "one-character")]["status"] == "pass"
+    assert res[("mia", "check-loop")]["status"] == "pass"
+
+
+def test_a_missing_exercise_scores_zero_with_a_plain_message(cohort):
+    mia = _results(cohort["out"])[("mia", "one-character")]
+    assert mia["missing"] is True and mia["score"] == 0
+    assert "not in the submission" in mia["message"]
+
+
+def test_a_practice_repositorys_git_config_runs_nothing(cohort):
+    assert not cohort["pwned"].exists()
 
 
 def test_hidden_checks_ran_and_are_marked_hidden(cohort):
@@ -174,6 +192,7 @@ def test_learner_code_reaches_nothing_of_the_grader(cohort):
     assert found["list_hidden"] == [], found
     assert str(found["network"]).startswith("blocked"), found
     assert found["token"] is False, found
+    assert len(found["list_tmp"]) == 1 and found["list_tmp"][0].startswith("fcg-"), found  # its own lane only
     assert not (out / "FORGED").exists()
     assert not list(out.rglob("FORGED"))
     left = []
@@ -213,8 +232,14 @@ def test_a_second_run_over_unchanged_submissions_grades_nothing_and_is_quick(coh
     started = time.monotonic()
     summary = grading.grade(cohort["opts"], say=lambda _: None)
     assert summary.graded == 0
-    assert summary.skipped == 5 * len(cohort["ids"])
+    assert summary.skipped == 6 * len(cohort["ids"])
     assert time.monotonic() - started < 30
+
+
+def test_regrading_one_exercise_grades_only_that_exercise_again(cohort):
+    summary = grading.grade(grading.Options(**{**cohort["opts"].__dict__, "regrade": ["one-character"],
+                                               "export": False}), say=lambda _: None)
+    assert summary.graded == 6 and summary.skipped == 6, summary
 
 
 @pytest.mark.skipif(not ABILITIES.netns, reason="needs lanes in their own namespaces")

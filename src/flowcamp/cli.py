@@ -407,6 +407,10 @@ def _register_subcommands() -> None:
     app.add_typer(dev_app, name="dev")
     from flowcamp.cli_grade import grade_cmd
     from flowcamp.cli_gradebook import gradebook_app
+    from flowcamp.cli_submit import submit_cmd
+
+    app.command("submit", help="Pack your work to hand in to your instructor (a .zip file, or --git to commit it "
+                               "for your course repository).")(submit_cmd)
 
     app.command("grade", help="Instructors: grade every learner's submission with the course's own checks, each "
                               "in isolation, into a gradebook (resumable).")(grade_cmd)

@@ -13,9 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from flowcamp.cli_common import console, fail, rel
-from flowcamp.grading.export import (CSV_NAME, FEEDBACK_DIR, GRADESCOPE_DIR, course_exercises, exercise_order,
-                                     export_all, num)
-from flowcamp.grading.gradebook import FILE_NAME, Gradebook, GradebookError, LearnerGrades
+# The gradebook and its exports (DuckDB) are imported by the commands that use them, not when `flowcamp`
+# starts: every other command stays quick.
 
 gradebook_app = typer.Typer(help="The gradebook of a grading folder: show it, override a score, forget results "
                                  "to grade them again, write the exports again.", no_args_is_help=True)
@@ -26,6 +25,8 @@ ICONS = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "
 
 
 def open_gradebook(out: str, write: bool = False) -> Gradebook:
+    from flowcamp.grading.gradebook import FILE_NAME, Gradebook, GradebookError
+
     try:
         return Gradebook(Path(out) / FILE_NAME, read_only=not write)
     except GradebookError as e:
@@ -47,6 +48,8 @@ def find_learner(gb: Gradebook, text: str) -> str:
 
 
 def _check_exercise(gb: Gradebook, exercise: str) -> None:
+    from flowcamp.grading.export import course_exercises, exercise_order
+
     known = exercise_order(gb) + [ex.id for ex in course_exercises(None)]
     if exercise not in known:
         raise fail(f"There is no exercise '{exercise}' in this gradebook or the course. "
@@ -60,6 +63,8 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ):
     """Every learner's score per exercise (an override is marked *), or one learner's checks in full."""
+    from flowcamp.grading.export import exercise_order, num
+
     with open_gradebook(out) as gb:
         grades = gb.grades()
         order = exercise_order(gb, grades)
@@ -87,6 +92,8 @@ def show(
 
 
 def _learner_json(lg: LearnerGrades, with_docs: bool = False) -> dict:
+    from flowcamp.grading.export import num
+
     sub = lg.submission
     return {"learner": lg.key, "name": lg.name, "email": lg.email, "total": num(lg.total),
             "submission": {"hash": sub.hash, "label": sub.label, "status": sub.status, "message": sub.message,
@@ -99,6 +106,8 @@ def _learner_json(lg: LearnerGrades, with_docs: bool = False) -> dict:
 
 def _show_learner(lg: LearnerGrades, order: list[str], history: list[dict], as_json: bool) -> None:
     """The instructor's view: every check, hidden and held-out ones included."""
+    from flowcamp.grading.export import num
+
     if as_json:
         print(json.dumps({**_learner_json(lg, with_docs=True), "override_history": history}, indent=2))
         return
@@ -136,6 +145,9 @@ def override(
     out: str = OUT,
 ):
     """Set one learner's score for one exercise by hand. The latest override wins; exports mark it."""
+    from flowcamp.grading.export import num
+    from flowcamp.grading.gradebook import GradebookError
+
     with open_gradebook(out, write=True) as gb:
         key = find_learner(gb, learner)
         _check_exercise(gb, exercise)
@@ -184,6 +196,8 @@ def forget(
 @gradebook_app.command()
 def export(out: str = OUT):
     """Write the exports again from the gradebook: grades.csv, gradescope/ and feedback/ in the grading folder."""
+    from flowcamp.grading.export import CSV_NAME, FEEDBACK_DIR, GRADESCOPE_DIR, export_all
+
     with open_gradebook(out) as gb:
         written = export_all(gb, Path(out))
     base = Path(out)

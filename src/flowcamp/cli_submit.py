@@ -15,7 +15,18 @@ from rich.markup import escape
 
 from flowcamp import proc
 from flowcamp.cli_common import EXIT_ERROR, EXIT_FAIL, console, err, rel, workspace
-from flowcamp.grading import submit as sub
+
+
+class _Submit:
+    """flowcamp.grading.submit, imported when a command first uses it (not when `flowcamp` starts)."""
+
+    def __getattr__(self, name: str):
+        from flowcamp.grading import submit
+
+        return getattr(submit, name)
+
+
+sub = _Submit()
 from flowcamp.workspace import Workspace
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

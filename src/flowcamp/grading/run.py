@@ -185,26 +185,7 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> S
                 say(f"Grading {ex_id} again for everyone ({n} earlier result{'s' if n != 1 else ''} set aside).")
             run_id = gb.start_run(seed, runtime, versions, {"sources": opts.sources, "hidden": str(hidden or ""),
                                                             "jobs": opts.jobs, "exercises": [e.id for e in wanted]})
-            subs = _intake(opts.sources, out, course, say)
-            summary.submissions = len(subs)
-            done = gb.done_keys()
-            jobs = []
-            for sub in subs:
-                info = {"hash": sub.hash, "source": sub.source, "label": sub.label, "status": sub.status,
-                        "message": sub.message, "learner": (sub.manifest or {}).get("learner") or {},
-                        "manifest": sub.manifest or {}, "exercises": sub.exercises, "warnings": sub.warnings}
-                gb.add_submission(run_id, info)
-                if sub.status != "ok":
-                    summary.bad += 1
-                    say(f"{sub.label}: {sub.message}")
-                    continue
-                keys = {ex.id: result_key(sub.hash, ex.id, versions[ex.id], seed) for ex in wanted}
-                todo = [ex.id for ex in wanted if keys[ex.id] not in done]
-                summary.skipped += len(wanted) - len(todo)
-                if todo:
-                    jobs.append({"submission": sub.hash, "root": str(sub.root), "label": sub.label,
-                                 "workspace_seed": (sub.manifest or {}).get("workspace_seed") or 7,
-                                 "exercises": todo, "keys": {k: keys[k] for k in todo}})
+            jobs = _plan(_intake(opts.sources, out, course, say), gb, run_id, wanted, versions, seed, summary, say)
             if jobs:
                 from flowcamp.grading.lane import cleanup_stale
 
@@ -230,6 +211,32 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> S
         return summary
     finally:
         lock.release()
+
+
+def _plan(subs: list, gb, run_id: int, wanted: list[Exercise], versions: dict[str, str], seed: int,
+          summary: Summary, say) -> list[dict]:
+    """Record every submission in the gradebook; one job per usable submission, with the exercises whose
+    result is not in the gradebook yet."""
+    summary.submissions = len(subs)
+    done = gb.done_keys()
+    jobs = []
+    for sub in subs:
+        info = {"hash": sub.hash, "source": sub.source, "label": sub.label, "status": sub.status,
+                "message": sub.message, "learner": (sub.manifest or {}).get("learner") or {},
+                "manifest": sub.manifest or {}, "exercises": sub.exercises, "warnings": sub.warnings}
+        gb.add_submission(run_id, info)
+        if sub.status != "ok":
+            summary.bad += 1
+            say(f"{sub.label}: {sub.message}")
+            continue
+        keys = {ex.id: result_key(sub.hash, ex.id, versions[ex.id], seed) for ex in wanted}
+        todo = [ex.id for ex in wanted if keys[ex.id] not in done]
+        summary.skipped += len(wanted) - len(todo)
+        if todo:
+            jobs.append({"submission": sub.hash, "root": str(sub.root), "label": sub.label,
+                         "workspace_seed": (sub.manifest or {}).get("workspace_seed") or 7,
+                         "exercises": todo, "keys": {k: keys[k] for k in todo}})
+    return jobs
 
 
 def _wanted(course: Course, opts: Options) -> list[Exercise]:
