@@ -95,7 +95,7 @@ def build_cohort(course: Course, n: int, work: Path) -> tuple[list[synthetic.Lea
         z.writestr("submission.json", json.dumps({"format": 1, "kind": layout.KIND}))
         z.writestr("../../outside.txt", "climbing out")
     storm = synthetic.Learner("Storm", "storm@example.org", 1000, {e.id: "solution" for e in course.exercises})
-    dest = work / "storm"
+    dest = layouts / "storm"  # graded by the floor too: the same checks
     synthetic.build(course, storm, dest, cache)
     first = course.exercises[0]
     target = dest / "workspace" / first.path / first.files[0]
@@ -131,23 +131,33 @@ def timed(args: list[str], **kw) -> float:
     return time.perf_counter() - t0
 
 
-def agreement(out: Path, learners: list[synthetic.Learner]) -> tuple[int, int, list[str]]:
+def agreement(out: Path, learners: list[synthetic.Learner], floor_results: list) -> dict:
+    """How the grade's results compare with what each answer deserves, and with the floor's (same files, no
+    sandbox)."""
     import duckdb
 
     by_email = {l.email: l for l in learners}
     with duckdb.connect(str(out / "gradebook.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT s.email, r.exercise_id, r.status FROM results r JOIN submissions s "
                            "ON s.hash = r.submission_hash").fetchall()
-    right, wrong = 0, []
-    for email, ex_id, status in rows:
+    graded = {(email, ex_id): status for email, ex_id, status in rows}
+    floor_by = {}
+    for sub, ex_id, status in floor_results:
+        email = json.loads((Path(sub) / "submission.json").read_text())["learner"]["email"]
+        floor_by[(email, ex_id)] = status
+    deserved, unexpected = 0, []
+    for (email, ex_id), status in graded.items():
         learner = by_email.get(email)
         if learner is None:
             continue
         if (status == "pass") == learner.expected_pass(ex_id):
-            right += 1
+            deserved += 1
         else:
-            wrong.append(f"{email} {ex_id}: {learner.answers.get(ex_id)} -> {status}")
-    return right, len(rows), wrong
+            unexpected.append(f"{email} {ex_id}: {learner.answers.get(ex_id)} -> {status}")
+    same = [k for k in floor_by if (graded.get(k) == "pass") == (floor_by[k] == "pass")]
+    differ = [f"{k[0]} {k[1]}: floor {floor_by[k]}, grade {graded.get(k)}" for k in floor_by if k not in same]
+    return {"deserved": deserved, "known": sum(1 for k in graded if k[0] in by_email), "unexpected": unexpected,
+            "same": len(same), "compared": len(floor_by), "differ": differ}
 
 
 def main() -> None:
@@ -177,7 +187,7 @@ def main() -> None:
     print(f"grade: {grade_s:.0f} s", flush=True)
     again_s = timed(grade_args, env={**os.environ, "CI": "true"})
     print(f"second run: {again_s:.1f} s", flush=True)
-    right, total, wrong = agreement(out, learners)
+    agree = agreement(out, learners, floor_results)
     ratio = grade_s / floor_s
     lines = [
         "# Grading a cohort: benchmark",
@@ -200,8 +210,10 @@ def main() -> None:
         f"| `python -c pass` | {floors['python -c pass']:.2f} |",
         f"| `flowcamp --help` | {floors['flowcamp --help']:.2f} |",
         "",
-        f"Results as the answers deserve: {right} of {total}"
-        + (f"; not as expected: {'; '.join(wrong[:10])}" if wrong else "."),
+        f"Results as the answers deserve: {agree['deserved']} of {agree['known']}"
+        + (f"; not as expected: {'; '.join(agree['unexpected'][:10])}" if agree["unexpected"] else "."),
+        f"Same verdict as the floor (no sandbox): {agree['same']} of {agree['compared']}"
+        + (f"; different: {'; '.join(agree['differ'][:10])}" if agree["differ"] else "."),
         "",
         f"Building the cohort (not timed above): {built:.0f} s.",
     ]

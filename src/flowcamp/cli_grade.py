@@ -69,7 +69,7 @@ def grade_cmd(
     regrade: List[str] = typer.Option([], "--regrade", help="Grade this exercise again for everyone, e.g. after "
                                                             "fixing its check (repeatable)."),
     memory_mb: int = typer.Option(2048, "--memory-mb", help="Memory one learner's code may use."),
-    max_processes: int = typer.Option(512, "--max-processes", help="Processes and threads one learner's code "
+    max_processes: int = typer.Option(1024, "--max-processes", help="Processes and threads one learner's code "
                                                                    "may have at once."),
     no_export: bool = typer.Option(False, "--no-export", help="Skip the CSV, Gradescope and feedback exports."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),

@@ -238,7 +238,7 @@ class Cgroup:
         except (OSError, ValueError):
             return len(self.pids())
 
-    def kill_all(self, timeout: float = 15.0) -> int:
+    def kill_all(self, timeout: float = 15.0, keep: set[int] = frozenset()) -> int:
         """Kill every process in the cgroup (again and again: a fork storm keeps making new ones), and collect
         the dead (a killed process still counts against the limit until its parent, often this process as
         their subreaper, collects it): the next submission starts with the whole limit."""
@@ -250,7 +250,7 @@ class Cgroup:
         killed = 0
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pids = self.pids()
+            pids = self.pids() - set(keep)
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -258,7 +258,7 @@ class Cgroup:
                 except (ProcessLookupError, PermissionError):
                     pass
             reaper.reap()
-            if not pids and self.tasks() == 0:
+            if not pids and (keep or self.tasks() == 0):
                 break
             time.sleep(0.02)
         return killed

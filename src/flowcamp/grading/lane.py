@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,6 +110,11 @@ def _scrubbed_env(root: Path, config: dict) -> dict[str, str]:
                PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     if config.get("hidden"):
         env["FLOWCAMP_HIDDEN_PACK"] = config["hidden"]
+    if config.get("uv"):  # the real uv program (not a shim in the grader's hidden home)
+        env["UV"] = config["uv"]
+        env["PATH"] = os.path.dirname(config["uv"]) + os.pathsep + env.get("PATH", "")
+    if (root / "uv" / "cache").is_dir():
+        env["UV_CACHE_DIR"] = str(root / "uv" / "cache")
     return env
 
 
@@ -117,6 +123,8 @@ def _sandbox_spec(root: Path, ws: Workspace, config: dict, abilities: dict, cgro
 
     needed = {sys.prefix, sys.base_prefix, str(Path(flowcamp.__file__).resolve().parents[1]),
               str(Path(config["course_root"]).resolve())}
+    if config.get("uv"):
+        needed.add(os.path.dirname(config["uv"]))
     secret_places = [config["out_dir"], *([config["hidden"]] if config.get("hidden") else [])]
     home = os.path.expanduser("~")
     hide = [p for p in [*secret_places, home] if p and os.path.isdir(p) and p != "/"]
@@ -124,7 +132,8 @@ def _sandbox_spec(root: Path, ws: Workspace, config: dict, abilities: dict, cgro
         bwrap=abilities.get("bwrap"),
         hide=hide,
         readonly=sorted(p for p in needed if os.path.isdir(p)),
-        writable=[str(root / "ws"), str(root / "tmp"), str(root / "home")],
+        writable=[str(root / "ws"), str(root / "tmp"), str(root / "home")]
+        + ([str(root / "uv" / "cache")] if (root / "uv" / "cache").is_dir() else []),
         hide_after=[p for p in secret_places if os.path.isdir(p)] + [str(ws.state_dir)],
         readonly_after=[str(ws.state_dir / "pycache")],
         cgroups=cgroup.procs_files if cgroup else [],
@@ -156,6 +165,7 @@ class Lane:
         self.ws = GradingWorkspace(self.root / "ws", self.course, Path(config["heldout"]), config["seed"])
         self.ws.state_dir.mkdir(parents=True)
         (self.ws.state_dir / "pycache").mkdir()
+        self.uv_cache = UvCache(self.root / "uv", config.get("uv_cache"))
         abilities = config.get("abilities") or {}
         self.cgroup = None
         if abilities.get("cgroup"):
@@ -184,6 +194,7 @@ class Lane:
                 result = Result(ex.id, Status.FAIL, MISSING.format(path=ex.path), max_score=ex.points)
             else:
                 result = self._check(ex)
+            self._after_exercise()
             doc = result.to_dict()
             doc["missing"] = ex.id not in present
             self.emit({"event": "result", "submission": job["submission"], "exercise": ex.id, "doc": doc,
@@ -221,6 +232,12 @@ class Lane:
                 return None
         return self.server_url
 
+    def _after_exercise(self) -> None:
+        """Whatever an exercise's learner processes left (a fork storm's survivors) must not take the next
+        exercise's share of the process limit. The learner processes' warm parent stays."""
+        if self.cgroup is not None:
+            self.cgroup.kill_all(keep=_warm_parents(self.cgroup.pids()))
+
     def _between_submissions(self) -> None:
         """Nothing of the last submission may reach the next: processes, files, warm learner parents, server state."""
         from flowcamp import worker
@@ -231,6 +248,7 @@ class Lane:
         reaper.kill_descendants(spare=self._service_pids())
         for d in ("tmp", "home"):
             _empty(self.root / d)
+        self.uv_cache.reset()
         if self.server_url:
             reset_server(self.server_url)
 
@@ -252,7 +270,60 @@ class Lane:
             if self.cgroup is not None:
                 self.cgroup.remove()
             reaper.kill_descendants()
+            self.uv_cache.close()
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _warm_parents(pids: set[int]) -> set[int]:
+    """Of a lane's learner processes, the warm parent of learner processes and the sandbox process that started
+    it (its parent is outside the cgroup): they only ever fork, and are kept between exercises."""
+    def parent(pid: int) -> int | None:
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def cmdline(pid: int) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
+    roots = {p for p in pids if parent(p) not in pids}
+    return roots | {p for p in pids if parent(p) in roots and b"zygote_main" in cmdline(p)}
+
+
+class UvCache:
+    """uv's package cache for learner code (a CI exercise runs `uv sync` offline): the grader's own cache,
+    seen through an overlay whose changes go to a private folder that is emptied between submissions, so
+    no submission can change what the next one installs. Without overlay mounts, there is none (uv says
+    it cannot find the packages)."""
+
+    def __init__(self, base: Path, source: str | None):
+        self.base, self.source, self.mounted = base, source, False
+        if source and os.path.isdir(source):
+            self._mount()
+
+    def _mount(self) -> None:
+        for d in ("upper", "work", "cache"):
+            (self.base / d).mkdir(parents=True, exist_ok=True)
+        opts = f"lowerdir={self.source},upperdir={self.base / 'upper'},workdir={self.base / 'work'}"
+        done = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(self.base / "cache")],
+                              capture_output=True, text=True)
+        self.mounted = done.returncode == 0
+        if not self.mounted:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def reset(self) -> None:
+        if self.mounted:
+            self.close()
+            self._mount()
+
+    def close(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.base / "cache")], capture_output=True)
+            self.mounted = False
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def cleanup_stale() -> int:

@@ -45,7 +45,7 @@ class Options:
     exercises: list[str] = field(default_factory=list)  # empty: every exercise of the course
     regrade: list[str] = field(default_factory=list)  # exercise ids to grade again for everyone
     memory_mb: int = 2048
-    max_pids: int = 512
+    max_pids: int = 1024
     export: bool = True
 
 
@@ -193,7 +193,7 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> S
                 heldout = heldout_warehouse(out, seed)
                 config = {"course_root": str(course.root), "out_dir": str(out), "heldout": str(heldout),
                           "seed": seed, "hidden": str(hidden) if hidden else None, "memory_mb": opts.memory_mb,
-                          "max_pids": opts.max_pids,
+                          "max_pids": opts.max_pids, **_uv(),
                           "abilities": {"bwrap": abilities.bwrap, "netns": abilities.netns,
                                         "cgroup": abilities.cgroup}}
                 from flowcamp.grading.scheduler import Scheduler
@@ -237,6 +237,21 @@ def _plan(subs: list, gb, run_id: int, wanted: list[Exercise], versions: dict[st
                          "workspace_seed": (sub.manifest or {}).get("workspace_seed") or 7,
                          "exercises": todo, "keys": {k: keys[k] for k in todo}})
     return jobs
+
+
+def _uv() -> dict:
+    """The uv program (its real path: `uv run` names it in UV; a shim may live in a home folder the sandbox
+    hides) and its package cache, for exercises whose learner code runs `uv sync` offline."""
+    import subprocess
+
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if not uv:
+        return {}
+    try:
+        cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        cache = ""
+    return {"uv": os.path.realpath(uv), "uv_cache": cache or None}
 
 
 def _wanted(course: Course, opts: Options) -> list[Exercise]:
