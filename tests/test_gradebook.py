@@ -446,6 +446,8 @@ def test_the_gradebook_commands(tmp_path):
     assert run(gradebook_app, ["override", "Ada Lovelace", B, "2", *out]).exit_code != 0  # no reason
     done = run(gradebook_app, ["override", "ADA@example.org", B, "2", "--reason", "strict check", *out])
     assert done.exit_code == 0 and "gradebook export" in done.output
+    too_many = run(gradebook_app, ["override", "ada@example.org", B, "999", "--reason", "typo", *out])
+    assert too_many.exit_code == 2 and "at most" in too_many.output
     bad = run(gradebook_app, ["override", "eve", B, "2", "--reason", "x", *out])
     assert bad.exit_code == 2 and "no learner 'eve'" in bad.output
     one = json.loads(run(gradebook_app, ["show", "--learner", "ada@example.org", "--json", *out]).output)

@@ -60,6 +60,7 @@ attempt("list_hidden", lambda: os.listdir({hidden!r}))
 attempt("network", lambda: socket.create_connection(("10.255.255.1", 9), timeout=1) and "connected")
 attempt("token", lambda: "{token_name}" in os.environ)
 attempt("list_tmp", lambda: os.listdir("/tmp"))
+attempt("home", lambda: os.environ["HOME"])
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)  # MALLORY-SLEEPER"],
                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print("ATTACK " + json.dumps(found), flush=True)
@@ -192,7 +193,8 @@ def test_learner_code_reaches_nothing_of_the_grader(cohort):
     assert found["list_hidden"] == [], found
     assert str(found["network"]).startswith("blocked"), found
     assert found["token"] is False, found
-    assert len(found["list_tmp"]) == 1 and found["list_tmp"][0].startswith("fcg-"), found  # its own lane only
+    # its own lane only (other names are the empty folders that stand in for hidden places under /tmp)
+    assert [n for n in found["list_tmp"] if n.startswith("fcg-")] == [found["home"].split("/")[2]], found
     assert not (out / "FORGED").exists()
     assert not list(out.rglob("FORGED"))
     left = []
@@ -224,6 +226,7 @@ def test_the_csv_has_a_row_per_learner_and_a_column_per_exercise(cohort):
     with open(cohort["out"] / "grades.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {r["email"] for r in rows} >= {"ada@example.org", "bob@example.org"}
+    assert not [r for r in rows if not r["email"] and not r["name"]], rows  # the corrupt file names nobody
     for ex_id in cohort["ids"]:
         assert ex_id in rows[0]
 
@@ -237,9 +240,18 @@ def test_a_second_run_over_unchanged_submissions_grades_nothing_and_is_quick(coh
 
 
 def test_regrading_one_exercise_grades_only_that_exercise_again(cohort):
+    # -e names another exercise: the one to regrade is graded too, never only set aside
     summary = grading.grade(grading.Options(**{**cohort["opts"].__dict__, "regrade": ["one-character"],
-                                               "export": False}), say=lambda _: None)
+                                               "exercises": ["check-loop"]}), say=lambda _: None)
     assert summary.graded == 6 and summary.skipped == 6, summary
+    with open(cohort["out"] / "grades.csv", newline="", encoding="utf-8") as f:
+        assert "one-character" in next(csv.reader(f))
+
+
+def test_a_mistyped_source_stops_before_anything_is_written(tmp_path):
+    with pytest.raises(grading.GradeError, match="No such file or folder"):
+        grading.grade(grading.Options(sources=[str(tmp_path / "inbx")], out=tmp_path / "grading"))
+    assert not (tmp_path / "grading").exists()
 
 
 @pytest.mark.skipif(not ABILITIES.netns, reason="needs lanes in their own namespaces")

@@ -42,6 +42,7 @@ PROMISED = {
     "lessons/03-warehouse/01-sql-from-python.md": {"warehouse-tables.svg"},
     "lessons/04-prefect/01-scripts-to-flows.md": {"workflow-to-flow.svg", PICTURE},
     "docs/data-dictionary.md": {"warehouse-tables.svg"},
+    "docs/cohort-grading.md": {"cohort-grading.svg"},
     "lessons/06-orchestration/01-sql-files-as-tasks.md": {"sql-tasks-folder-to-runs.svg", "sql-tasks-paste-or-bind.svg"},
     "lessons/06-orchestration/02-civis-workflow-as-flow.md": {"workflow-flow-graph.svg"},
     "lessons/06-orchestration/03-typed-parameters.md": {"typed-parameters-validation.svg"},

@@ -34,11 +34,13 @@ def course() -> Course:
 
 
 def rel(path: Path) -> str:
-    """A path as short as possible from where the learner stands (absolute if that folder is gone)."""
+    """A path as short as possible from where the learner stands: relative when it is below, or one folder up;
+    absolute when a relative one would climb further (`../../tmp/...` helps nobody) or that folder is gone."""
     try:
-        return os.path.relpath(path, Path.cwd())
+        short = os.path.relpath(path, Path.cwd())
     except (ValueError, OSError):
         return str(path)
+    return str(Path(path).resolve()) if short.startswith(os.pardir + os.sep + os.pardir) else short
 
 
 class State:

@@ -64,7 +64,8 @@ def grade_cmd(
                                                                  "exercise id holding test_*.py files."),
     seed: Optional[int] = typer.Option(None, "--seed", help="The held-out data's seed (default: chosen at the "
                                                             "first run and kept in the grading folder)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", help="Submissions graded at once (default: one per core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", show_default=False,
+                             help="Submissions graded at once (default: one per core)."),
     exercise: List[str] = typer.Option([], "--exercise", "-e", help="Grade only this exercise (repeatable)."),
     regrade: List[str] = typer.Option([], "--regrade", help="Grade this exercise again for everyone, e.g. after "
                                                             "fixing its check (repeatable)."),

@@ -151,6 +151,10 @@ def override(
     with open_gradebook(out, write=True) as gb:
         key = find_learner(gb, learner)
         _check_exercise(gb, exercise)
+        most = gb.exercise_max().get(exercise)
+        if most and score > most:
+            raise fail(f"{exercise} is worth at most {num(most)} points, so {num(score)} cannot be its score. "
+                       "Give a score from 0 to the exercise's maximum.")
         try:
             gb.override(key, exercise, score, reason, by=by)
         except GradebookError as e:

@@ -42,6 +42,8 @@ CSV_TAIL = ["total", "max_total", "submitted_at", "overridden"]
 def learner_view(doc: dict) -> dict:
     """A copy of a results document that a learner may read (see the module's docstring)."""
     view = copy.deepcopy(doc) if isinstance(doc, dict) else {}
+    if isinstance(view.get("message"), str):  # on a laptop the messages come first; in feedback they follow
+        view["message"] = view["message"].replace("read the messages above", "read each check's message")
     exercise = str(view.get("exercise") or "ID")
     checks = [c for c in view.get("checks") or [] if isinstance(c, dict)]
     secrets = _instructor_only_text(checks)
@@ -89,7 +91,8 @@ def _cut(text: str, secrets: list[str]) -> str:
 def exercise_order(gb: Gradebook, grades: list[LearnerGrades] | None = None, course=None) -> list[str]:
     """The exercises that have a result or an override, in course order (the grader's course); any the
     course no longer has come last, by id."""
-    ids = {ex for lg in (grades if grades is not None else gb.grades()) for ex in lg.marks} | set(gb.exercise_max())
+    grades = grades if grades is not None else gb.grades(graded_only=True)
+    ids = {ex for lg in grades for ex in lg.marks} | set(gb.exercise_max())
     order = [ex.id for ex in course_exercises(course)]
     return [i for i in order if i in ids] + sorted(ids - set(order))
 
@@ -161,7 +164,7 @@ def export_all(gb: Gradebook, out_dir: Path, course=None) -> dict[str, list[Path
 def export_csv(gb: Gradebook, path: Path, course=None) -> Path:
     """One row per learner: learner, name, email, one score column per exercise (course order), total,
     max_total, submitted_at, and which exercises carry an override. An empty cell: not graded (yet)."""
-    grades = gb.grades()
+    grades = gb.grades(graded_only=True)
     order = exercise_order(gb, grades, course)
     maxima = exercise_maxima(gb, order, course)
     path = Path(path)
@@ -194,7 +197,7 @@ def export_gradescope(gb: Gradebook, out_dir: Path, course=None,
     learners see them once the instructor publishes the grades."""
     if hidden_visibility not in GRADESCOPE_VISIBILITIES:
         raise ValueError(f"hidden_visibility must be one of {GRADESCOPE_VISIBILITIES}")
-    grades = gb.grades()
+    grades = gb.grades(graded_only=True)
     order = exercise_order(gb, grades, course)
     maxima = exercise_maxima(gb, order, course)
     slugs = learner_slugs([lg.key for lg in grades])

@@ -28,7 +28,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .6rem;
 
 def write_feedback(gb: Gradebook, out_dir: Path, course=None) -> list[Path]:
     """out_dir/<learner>.md and .html for every learner; returns the paths written."""
-    grades = gb.grades()
+    grades = gb.grades(graded_only=True)
     order = exercise_order(gb, grades, course)
     maxima = exercise_maxima(gb, order, course)
     titles = exercise_titles(course)

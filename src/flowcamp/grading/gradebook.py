@@ -391,16 +391,23 @@ class Gradebook:
             "QUALIFY row_number() OVER (PARTITION BY submission_hash, exercise_id ORDER BY seq DESC) = 1").fetchall()
         return {(h, ex): (st, sc or 0.0, mx or 0.0, json.loads(doc)) for h, ex, st, sc, mx, doc in rows}
 
-    def grades(self) -> list[LearnerGrades]:
-        """Every learner (sorted by key) with their counted submission — the newest — and its marks."""
+    def grades(self, graded_only: bool = False) -> list[LearnerGrades]:
+        """Every learner (sorted by key) with their counted submission — the newest that could be graded, else
+        the newest — and its marks. ``graded_only``: leave out a broken submission that names nobody (a
+        damaged file, a path that is not a submission): exports and feedback are for learners. A learner who
+        is named but whose work could not be graded keeps a row and feedback that says why."""
         counted: dict[str, Submission] = {}
-        for sub in self.submissions():
-            counted[sub.learner_key] = sub  # oldest first: the newest wins
+        for sub in self.submissions():  # oldest first: the newest wins, a usable one over a broken one
+            old = counted.get(sub.learner_key)
+            if old is None or _usable(sub) or not _usable(old):
+                counted[sub.learner_key] = sub
         results = self.latest_results()
         overrides = self.current_overrides()
         out = []
         for key in sorted(counted):
             sub = counted[key]
+            if graded_only and not _usable(sub) and not (sub.name or sub.email):
+                continue
             lg = LearnerGrades(key, sub.name, sub.email, sub)
             for (h, ex), (status, score, max_score, doc) in results.items():
                 if h == sub.hash:
@@ -416,6 +423,10 @@ class Gradebook:
         state less)."""
         rows = self.con.execute("SELECT exercise_id, max(max_score) FROM results GROUP BY exercise_id").fetchall()
         return {ex: float(m or 0) for ex, m in rows}
+
+
+def _usable(sub: Submission) -> bool:
+    return sub.status in ("ok", "")
 
 
 def result_status(doc: dict) -> str:

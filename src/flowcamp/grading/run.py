@@ -60,13 +60,14 @@ class Summary:
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        parts = [f"{self.submissions} submission{'s' if self.submissions != 1 else ''}"]
+        n = self.submissions
+        head = f"{n} submission{'s' if n != 1 else ''}: {n - self.bad} graded"
         if self.bad:
-            parts.append(f"{self.bad} could not be graded (see their messages)")
-        parts.append(f"{self.graded} exercise result{'s' if self.graded != 1 else ''} graded now")
+            head += f", {self.bad} could not be (their messages are above)"
+        parts = [f"{self.graded} exercise result{'s' if self.graded != 1 else ''} graded now"]
         if self.skipped:
             parts.append(f"{self.skipped} already in the gradebook")
-        return "Graded: " + ", ".join(parts) + f", in {self.seconds:.0f} s."
+        return f"{head}. " + ", ".join(parts) + f", in {self.seconds:.0f} s."
 
 
 class GradeError(Exception):
@@ -156,6 +157,7 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> S
     from flowcamp.grading.gradebook import Gradebook
 
     started = time.monotonic()
+    _sources_exist(opts.sources)
     out = Path(opts.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     lock = proc.FileLock(out / ".grading.lock")
@@ -213,11 +215,50 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None) -> S
         lock.release()
 
 
+def _sources_exist(sources: list[str]) -> None:
+    """A mistyped path is the instructor's mistake, not a learner's broken submission: stop before anything is
+    written. (URLs and `host:path` remotes are left to git.)"""
+    missing = [s for s in sources if "://" not in s and not _remote_like(s) and not Path(s).expanduser().exists()]
+    if missing:
+        raise GradeError("No such file or folder: " + ", ".join(missing) + ". Check the path (nothing was "
+                         "graded or written).")
+
+
+def _remote_like(source: str) -> bool:
+    head, sep, _ = source.partition(":")
+    return bool(sep) and "/" not in head and len(head) > 1  # git@host:owner/repo, host:repo.git
+
+
+def _reasons(gb, subs: list, wanted: list[Exercise], versions: dict[str, str], seed: int) -> dict[str, int]:
+    """Why results are graded (again): new work, a check that changed, another seed. For the instructor."""
+    try:
+        rows = gb.con.execute("SELECT submission_hash, exercise_id, checks_version, seed FROM results").fetchall()
+    except Exception:  # noqa: BLE001 - only an explanation
+        return {}
+    before = {(h, ex): (v, sd) for h, ex, v, sd in rows}
+    reasons: dict[str, int] = {}
+    for sub in subs:
+        if sub.status != "ok":
+            continue
+        for ex in wanted:
+            old = before.get((sub.hash, ex.id))
+            if old is None:
+                continue
+            why = ("its checks changed" if old[0] != versions[ex.id] else
+                   "the held-out seed changed" if old[1] != seed else None)
+            if why:
+                reasons[why] = reasons.get(why, 0) + 1
+    return reasons
+
+
 def _plan(subs: list, gb, run_id: int, wanted: list[Exercise], versions: dict[str, str], seed: int,
           summary: Summary, say) -> list[dict]:
     """Record every submission in the gradebook; one job per usable submission, with the exercises whose
     result is not in the gradebook yet."""
     summary.submissions = len(subs)
+    for why, n in _reasons(gb, subs, wanted, versions, seed).items():
+        say(f"Grading {n} result{'s' if n != 1 else ''} again: {why} since they were graded (a course update, "
+            "a fixed check or a changed --hidden pack).")
     done = gb.done_keys()
     jobs = []
     for sub in subs:
@@ -258,7 +299,7 @@ def _wanted(course: Course, opts: Options) -> list[Exercise]:
     if not opts.exercises:
         return list(course.exercises)
     out = []
-    for key in opts.exercises:
+    for key in [*opts.exercises, *[r for r in opts.regrade if r not in opts.exercises]]:  # a regrade is graded
         try:
             out.append(course.get(key))
         except Exception:  # noqa: BLE001 - course.get says which ids exist

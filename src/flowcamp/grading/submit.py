@@ -290,7 +290,7 @@ class SubmitReport:
             return f"Hand in {self.path} as your instructor asked (upload it or send it)."
         if self.pushed_to:
             return "Nothing more to do: your instructor grades what you pushed."
-        return f"Push it: `git push` (in {self.path}). Your instructor grades what you push."
+        return f"Push it: `uv run flowcamp submit --push`. Your instructor grades what you push."
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k != "scan"}
