@@ -126,3 +126,14 @@ def test_a_lane_has_loopback_and_no_other_network(tmp_path):
             "except OSError as e:\n    out['outside'] = 'blocked'\nprint(json.dumps(out))\n")
     seen = _run(code, None, cwd=tmp_path, prefix=sandbox.lane_prefix(ABILITIES))
     assert seen == {"loopback": "ok", "outside": "blocked"}
+
+
+def test_a_machine_without_bubblewrap_is_told_so_plainly(monkeypatch):
+    import shutil
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "bwrap" else real(name, *a, **k))
+    found = sandbox.probe()
+    assert found.bwrap is None
+    assert any("apt install bubblewrap" in n for n in found.notes), found.notes
+    assert "NOT isolated" in found.summary()

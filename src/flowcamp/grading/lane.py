@@ -162,8 +162,12 @@ class Lane:
             (self.root / d).mkdir()
         self._alive = open(self.root / ALIVE, "w")  # noqa: SIM115 - held for the lane's life (cleanup_stale)
         fcntl.flock(self._alive, fcntl.LOCK_EX)
-        self.ws = GradingWorkspace(self.root / "ws", self.course, Path(config["heldout"]), config["seed"])
-        self.ws.state_dir.mkdir(parents=True)
+        # Each lane reads its own copy of the held-out warehouse: a check that opens it for writing (DuckDB
+        # locks the file) must not make another lane's check fail.
+        heldout = self.root / "ws" / STATE_DIR / "heldout" / Path(config["heldout"]).name
+        heldout.parent.mkdir(parents=True)
+        shutil.copyfile(config["heldout"], heldout)
+        self.ws = GradingWorkspace(self.root / "ws", self.course, heldout, config["seed"])
         (self.ws.state_dir / "pycache").mkdir()
         self.uv_cache = UvCache(self.root / "uv", config.get("uv_cache"))
         abilities = config.get("abilities") or {}
