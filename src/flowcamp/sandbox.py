@@ -80,7 +80,7 @@ def bwrap_args(spec: Spec) -> list[str]:
     a = [spec.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
     for p in spec.hide:
         a += ["--tmpfs", p]
-    for p in spec.readonly:
+    for p in dict.fromkeys([*spec.readonly, *_python_places()]):  # shown again even under /tmp or a home
         a += ["--ro-bind", p, p]
     for p in spec.writable:
         a += ["--bind", p, p]
@@ -91,6 +91,12 @@ def bwrap_args(spec: Spec) -> list[str]:
     if spec.drop_caps:
         a += ["--cap-drop", "ALL"]
     return a
+
+
+def _python_places() -> list[str]:
+    """What learner code needs to run at all, wherever it is installed: this Python, its environment, flowcamp."""
+    here = str(Path(__file__).resolve().parents[1])
+    return [p for p in (sys.prefix, sys.base_prefix, here) if p and os.path.isdir(p)]
 
 
 # ------------------------------------------------------------------------------------ what this machine can do
