@@ -82,14 +82,26 @@ def kill_descendants(pid: int | None = None, keep: tuple[int, ...] = (), spare: 
         found = [p for p in descendants(pid, spare) if p not in keep]
         if not found:
             break
-        for p in found:
-            try:
-                os.kill(p, signal.SIGKILL)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
+        killed += kill_pids(found)
         reap()
     return killed
+
+
+def kill_pids(pids) -> int:
+    """SIGKILL each of ``pids`` that is still there; how many were."""
+    killed = 0
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+            killed += 1
+        except (ProcessLookupError, PermissionError):
+            pass
+    return killed
+
+
+def parents() -> dict[int, int]:
+    """pid -> parent pid of every living process (Linux)."""
+    return _parents() if LINUX else {}
 
 
 def reap() -> None:

@@ -252,7 +252,6 @@ class Cgroup:
         """Kill every process in the cgroup (again and again: a fork storm keeps making new ones), and collect
         the dead (a killed process still counts against the limit until its parent, often this process as
         their subreaper, collects it): the next submission starts with the whole limit."""
-        import signal
         import time
 
         from flowcamp import reaper
@@ -261,12 +260,7 @@ class Cgroup:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pids = self.pids() - set(keep)
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed += 1
-                except (ProcessLookupError, PermissionError):
-                    pass
+            killed += reaper.kill_pids(pids)
             reaper.reap()
             if not pids and (keep or self.tasks() == 0):
                 break

@@ -281,11 +281,7 @@ class Lane:
 def _warm_parents(pids: set[int]) -> set[int]:
     """Of a lane's learner processes, the warm parent of learner processes and the sandbox process that started
     it (its parent is outside the cgroup): they only ever fork, and are kept between exercises."""
-    def parent(pid: int) -> int | None:
-        try:
-            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return None
+    parent = reaper.parents()
 
     def cmdline(pid: int) -> bytes:
         try:
@@ -293,8 +289,8 @@ def _warm_parents(pids: set[int]) -> set[int]:
         except OSError:
             return b""
 
-    roots = {p for p in pids if parent(p) not in pids}
-    return roots | {p for p in pids if parent(p) in roots and b"zygote_main" in cmdline(p)}
+    roots = {p for p in pids if parent.get(p) not in pids}
+    return roots | {p for p in pids if parent.get(p) in roots and b"zygote_main" in cmdline(p)}
 
 
 class UvCache:
