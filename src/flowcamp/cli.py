@@ -416,6 +416,10 @@ def _register_subcommands() -> None:
                               "in isolation, into a gradebook (resumable).")(grade_cmd)
     app.add_typer(gradebook_app, name="gradebook", help="Instructors: read the gradebook, override a score with a "
                                                         "reason, set results aside to regrade, export again.")
+    from flowcamp.cli_nbgrader import nbgrader_app
+
+    app.add_typer(nbgrader_app, name="nbgrader", help="Instructors: the notebook exercises as an nbgrader course, "
+                                                      "graded with nbgrader's own commands.")
     try:
         from flowcamp.site.cli import site_app
     except ImportError:  # the site generator is optional for learners' commands
