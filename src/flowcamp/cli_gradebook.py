@@ -208,3 +208,23 @@ def export(out: str = OUT):
     console.print(f"Wrote {rel(base / CSV_NAME)}, {len(written['gradescope'])} Gradescope results in "
                   f"{rel(base / GRADESCOPE_DIR)}/ and {len(written['feedback']) // 2} learners' feedback in "
                   f"{rel(base / FEEDBACK_DIR)}/.")
+
+
+@gradebook_app.command()
+def report(
+    out: str = OUT,
+    open_it: bool = typer.Option(False, "--open", help="Open the report in your web browser as well."),
+):
+    """Write the cohort report (report.html in the grading folder): scores, pass rates, where learners are stuck,
+    progress. For the instructor only: it names hidden checks."""
+    from flowcamp.grading.report import write_report
+
+    with open_gradebook(out) as gb:
+        path = write_report(gb, Path(out)).resolve()
+    console.print(f"Wrote the cohort report (for you, not for learners: it names hidden checks): {path}",
+                  soft_wrap=True)
+    if open_it:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            console.print(f"No web browser could be opened here: open {path.as_uri()} yourself.", soft_wrap=True)

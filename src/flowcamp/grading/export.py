@@ -151,13 +151,16 @@ def write_atomic(path: Path, text: str) -> None:
 
 def export_all(gb: Gradebook, out_dir: Path, course=None) -> dict[str, list[Path]]:
     """Every export into the grading folder: grades.csv, gradescope/<learner>/results.json and
-    feedback/<learner>.md and .html."""
+    feedback/<learner>.md and .html (returned), then the instructor's report.html."""
     from flowcamp.grading.feedback import write_feedback
+    from flowcamp.grading.report import write_report
 
     out_dir = Path(out_dir)
-    return {"csv": [export_csv(gb, out_dir / CSV_NAME, course)],
-            "gradescope": export_gradescope(gb, out_dir / GRADESCOPE_DIR, course),
-            "feedback": write_feedback(gb, out_dir / FEEDBACK_DIR, course)}
+    written = {"csv": [export_csv(gb, out_dir / CSV_NAME, course)],
+               "gradescope": export_gradescope(gb, out_dir / GRADESCOPE_DIR, course),
+               "feedback": write_feedback(gb, out_dir / FEEDBACK_DIR, course)}
+    write_report(gb, out_dir, course)  # the instructor's cohort report, report.html: not among what learners get
+    return written
 
 
 # ---------------------------------------------------------------------------------------------- CSV
