@@ -1,0 +1,141 @@
+"""The nbgrader route beside flowcamp's own: the same submissions of the notebook exercise graded by
+`flowcamp grade -e <exercise> -j 1` and by nbgrader's `autograde` (which grades one notebook at a time), and,
+labelled as such, `flowcamp grade -j 2`. Per submission: each run's wall time / the number of submissions; the
+median of N runs after one warm-up run. Floors measured in the same run: `python -c pass`, `flowcamp --help`,
+`import nbgrader` and `jupyter nbconvert --help`.
+
+The cohort: N synthetic learners (flowcamp.grading.synthetic: solutions, right and wrong alternatives, starters)
+for the notebook exercise only. nbgrader's side: `flowcamp nbgrader course` and `collect` once, then
+`nbgrader generate_assignment` once, then each run `nbgrader autograde --force` from an empty autograded/.
+
+    uv run python benchmarks/bench_nbgrader.py [--learners 30] [--runs 3] [--out docs/benchmarks/nbgrader.md]
+
+With FLOWCAMP_TRACE set (see flowcamp.proc.trace) the flowcamp runs also leave a trace of where time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from flowcamp.course import Course  # noqa: E402
+from flowcamp.grading import nbgrader_route as route  # noqa: E402
+from flowcamp.grading import synthetic  # noqa: E402
+
+SEED = 31337  # flowcamp grade's held-out seed
+COURSE_SEED = 27182  # the nbgrader course's warehouse
+BIN = Path(sys.executable).parent
+
+
+def jupyter_env(base: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON"))}
+    for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime")):
+        env[var] = str(base / sub)
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def timed(cmd: list[str], cwd: Path, env: dict | None = None, before=None) -> float:
+    if before:
+        before()
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}")
+    return took
+
+
+def measure(name: str, runs: int, fn) -> dict:
+    fn()  # warm-up
+    times = [fn() for _ in range(runs)]
+    return {"name": name, "median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--learners", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=None, help="write the figures as Markdown here")
+    args = ap.parse_args()
+    course = Course(ROOT)
+    ex = route.notebook_exercises(course)[0]
+    base = Path(tempfile.mkdtemp(prefix="bench-nbgrader-"))
+    try:
+        subs, nbc, env = base / "submissions", base / "course", jupyter_env(base / "jupyter")
+        learners = synthetic.plan(course, args.learners, seed=7, exercises=[ex])
+        for i, learner in enumerate(learners):
+            synthetic.build(course, learner, subs / f"{i:02d}", base / "cache", [ex])
+        mix = {}
+        for learner in learners:
+            kind = learner.answers[ex.id].split("-")[0]
+            mix[kind] = mix.get(kind, 0) + 1
+        route.build_course(course, nbc, seed=COURSE_SEED)
+        route.collect(course, nbc, [str(subs)])
+        timed([str(BIN / "nbgrader"), "generate_assignment", ex.id, "--force"], nbc, env)
+        n = len(learners)
+        py = [sys.executable]
+        rows = [
+            measure("floor: `python -c pass`", args.runs, lambda: timed([*py, "-c", "pass"], ROOT)),
+            measure("floor: `flowcamp --help`", args.runs, lambda: timed([*py, "-m", "flowcamp.cli", "--help"], ROOT)),
+            measure("floor: `import nbgrader`", args.runs, lambda: timed([*py, "-c", "import nbgrader"], ROOT)),
+            measure("floor: `jupyter nbconvert --help`", args.runs,
+                    lambda: timed([str(BIN / "jupyter"), "nbconvert", "--help"], ROOT, env)),
+        ]
+
+        def autograde() -> float:
+            return timed([str(BIN / "nbgrader"), "autograde", ex.id, "--force"], nbc, env,
+                         before=lambda: shutil.rmtree(nbc / "autograded", ignore_errors=True))
+
+        def grade(jobs: int):
+            def run() -> float:
+                out = base / f"grading-j{jobs}"
+                return timed([*py, "-m", "flowcamp.cli", "grade", str(subs), "--out", str(out), "-e", ex.id,
+                              "-j", str(jobs), "--seed", str(SEED), "--no-export"], ROOT,
+                             before=lambda: shutil.rmtree(out, ignore_errors=True))
+            return run
+
+        cohort = [
+            measure(f"nbgrader autograde (one at a time), {n} submissions", args.runs, autograde),
+            measure(f"flowcamp grade -e {ex.id} -j 1, {n} submissions", args.runs, grade(1)),
+            measure(f"flowcamp grade -e {ex.id} -j 2 (both cores; nbgrader has no such option), {n} submissions",
+                    args.runs, grade(2)),
+        ]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    lines = [f"Measured on {date.today().isoformat()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+             f"{platform.system()} {platform.release()}; median of {args.runs} runs after one warm-up run "
+             f"(min-max in brackets), with `benchmarks/bench_nbgrader.py --learners {args.learners} --runs "
+             f"{args.runs}`. Cohort: {n} submissions of `{ex.id}` ("
+             + ", ".join(f"{v} {k}" for k, v in sorted(mix.items())) + ").", "",
+             "| what | whole run | per submission |", "|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['median']:.2f} s [{r['min']:.2f}-{r['max']:.2f}] | |")
+    for r in cohort:
+        lines.append(f"| {r['name']} | {r['median']:.1f} s [{r['min']:.1f}-{r['max']:.1f}] | "
+                     f"{r['median'] / n:.2f} s |")
+    nbg, fc1, fc2 = (r["median"] / n for r in cohort)
+    lines += ["", f"flowcamp -j 1 / nbgrader, per submission: {fc1 / nbg:.2f}x (target: at most 1.00x); "
+                  f"flowcamp -j 2 / nbgrader: {fc2 / nbg:.2f}x."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
