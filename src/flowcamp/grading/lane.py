@@ -37,6 +37,8 @@ from flowcamp.results import Result, Status
 from flowcamp.workspace import STATE_DIR, WORKSPACE_VERSION, Workspace
 
 ALIVE = ".alive"
+BIRTH_PREFIX = "fcgnew-"  # a lane folder before its lock is taken (then renamed fcg-*)
+STALE_AFTER = 300.0  # seconds after which an fcgnew-* folder is left over from a crash
 CGROUP_PREFIX = "flowcamp-grade-"
 MISSING = ("This exercise is not in the submission (its folder {path}/ is missing), so it scored 0. If the "
            "learner did it, ask them to run `uv run flowcamp submit` again from their workspace.")
@@ -157,11 +159,15 @@ class Lane:
         self.config = config
         self.emit = emit
         self.course = Course(Path(config["course_root"]))
-        self.root = Path(tempfile.mkdtemp(prefix="fcg-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        # Born locked: made under another name, locked, then renamed, so that another grader's cleanup_stale
+        # never sees an fcg-* folder whose lock is free while its lane lives.
+        born = Path(tempfile.mkdtemp(prefix=BIRTH_PREFIX, dir="/tmp" if os.path.isdir("/tmp") else None))
+        self._alive = open(born / ALIVE, "w")  # noqa: SIM115 - held for the lane's life (cleanup_stale)
+        fcntl.flock(self._alive, fcntl.LOCK_EX)
+        self.root = born.with_name("fcg-" + born.name[len(BIRTH_PREFIX):])
+        os.rename(born, self.root)
         for d in ("ws", "tmp", "home"):
             (self.root / d).mkdir()
-        self._alive = open(self.root / ALIVE, "w")  # noqa: SIM115 - held for the lane's life (cleanup_stale)
-        fcntl.flock(self._alive, fcntl.LOCK_EX)
         # Each lane reads its own copy of the held-out warehouse: a check that opens it for writing (DuckDB
         # locks the file) must not make another lane's check fail.
         heldout = self.root / "ws" / STATE_DIR / "heldout" / Path(config["heldout"]).name
@@ -342,6 +348,12 @@ def cleanup_stale() -> int:
                     sandbox.Cgroup.existing(f"{CGROUP_PREFIX}{root.name}", version).remove()
                 shutil.rmtree(root, ignore_errors=True)
                 removed += 1
+        except OSError:
+            continue
+    for born in Path("/tmp").glob(BIRTH_PREFIX + "*"):  # a lane that crashed in its first instant
+        try:
+            if time.time() - born.stat().st_mtime > STALE_AFTER:
+                shutil.rmtree(born, ignore_errors=True)
         except OSError:
             continue
     return removed

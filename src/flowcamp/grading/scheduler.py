@@ -1,61 +1,63 @@
-"""The grader's side of its lanes (:mod:`.lane`): start them, hand each one submission at a time, record every
-result as it arrives (this process is the gradebook's only writer), and replace a lane that dies or goes silent:
-its submission is tried once more in a fresh lane, then recorded as an error, and the run goes on."""
+"""The grader's side of its lanes (:mod:`.lane`): start them, hand each one submission at a time, read every
+event it sends, and notice one that dies or goes silent.
+
+A :class:`LanePool` keeps one process's lanes between submissions (and, in ``grade --watch``, between rounds):
+a lane's start (its namespace, its copy of the held-out data, later its Prefect server) is paid once. Locally the
+pool lives in the ``flowcamp grade`` process; on a Dask cluster, in each worker process
+(:mod:`.flowrun`). :func:`grade_job` is what one grading task does with a pool: one submission, tried once more in
+a fresh lane if its lane dies, then recorded as an error."""
 
 from __future__ import annotations
 
 import json
 import os
-import selectors
+import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Callable, Iterator
 
 from flowcamp import proc
-from flowcamp.course import Course
 
 LANE_SILENCE = 180.0  # seconds past an exercise's own time limit before a silent lane is stopped
+READY_LIMIT = 300.0  # seconds a new lane may take to get ready (copying the held-out data, namespaces)
+
+
+class LaneLost(Exception):
+    """The lane died, went silent, or failed in flowcamp's own code: not the learner's doing."""
 
 
 class LaneProcess:
     """The grader's side of one lane: its process, its job pipe, its private results pipe."""
 
-    def __init__(self, n: int, config: dict, prefix: list[str], out: Path):
+    def __init__(self, n: int, config: dict, prefix: list[str], base: Path):
         self.n = n
         r, w = os.pipe()
-        cfg = out / ".lanes" / f"lane-{n}.json"
+        cfg = base / ".lanes" / f"lane-{n}.json"
         cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(json.dumps({**config, "log": str(out / "logs" / f"lane-{n}.log")}), encoding="utf-8")
-        (out / "logs").mkdir(exist_ok=True)
+        (base / "logs").mkdir(exist_ok=True)
+        self.log = base / "logs" / f"lane-{n}.log"
+        cfg.write_text(json.dumps({**config, "log": str(self.log)}), encoding="utf-8")
         args = [*prefix, sys.executable, "-c", proc.FAST_IMPORTS
                 + "from flowcamp.grading.lane import main; import sys; main(int(sys.argv[1]), sys.argv[2])",
                 str(w), str(cfg)]
-        self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=open(out / "logs" / f"lane-{n}.log", "ab"),  # noqa: SIM115
-                                      pass_fds=[w], env=proc.child_env(), cwd=str(out))
+        with open(self.log, "ab") as log:
+            self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
+                                          pass_fds=[w], env=proc.child_env(), cwd=str(base))
         os.close(w)
         self.fd = r
         self.buffer = b""
-        self.job: dict | None = None
-        self.pending: list[str] = []  # exercise ids of the current job without a result yet
-        self.last_event = time.monotonic()
-        self.limit = 0.0
         self.ready = False
-
-    def send(self, job: dict) -> None:
-        self.job = job
-        self.pending = list(job["exercises"])
         self.last_event = time.monotonic()
-        self.popen.stdin.write((json.dumps(job) + "\n").encode())
-        self.popen.stdin.flush()
 
-    def events(self) -> list[dict] | None:
-        """Events waiting on the pipe; None once the lane is gone."""
-        try:
-            chunk = os.read(self.fd, 1 << 20)
-        except BlockingIOError:
+    def _events(self, timeout: float) -> list[dict] | None:
+        """Events that arrive within ``timeout`` seconds ([] if none); None once the lane is gone."""
+        readable, _, _ = select.select([self.fd], [], [], timeout)
+        if not readable:
             return []
+        chunk = os.read(self.fd, 1 << 20)
         if not chunk:
             return None
         self.buffer += chunk
@@ -68,6 +70,52 @@ class LaneProcess:
                 continue
         self.last_event = time.monotonic()
         return out
+
+    def _gone(self) -> LaneLost:
+        try:
+            code = self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return LaneLost(f"its process ended, exit code {code}; its log is {self.log}")
+
+    def _wait_ready(self) -> None:
+        while not self.ready:
+            events = self._events(1.0)
+            if events is None:
+                raise self._gone()
+            for ev in events:
+                if ev.get("event") == "ready":
+                    self.ready = True
+            if not self.ready and time.monotonic() - self.last_event > READY_LIMIT:
+                raise LaneLost(f"it did not get ready in {READY_LIMIT:.0f} s; its log is {self.log}")
+
+    def run_job(self, job: dict, limits: dict[str, float]) -> Iterator[dict]:
+        """Grade one job in this lane: yields its events ("start", "result", "note") until it is done. Raises
+        :class:`LaneLost` when the lane dies, fails or stays silent longer than the exercise's limit allows."""
+        self._wait_ready()
+        self.last_event = time.monotonic()
+        try:
+            self.popen.stdin.write((json.dumps(job) + "\n").encode())
+            self.popen.stdin.flush()
+        except OSError:
+            raise self._gone() from None
+        limit = 120.0
+        while True:
+            events = self._events(1.0)
+            if events is None:
+                raise self._gone()
+            for ev in events:
+                kind = ev.get("event")
+                if kind == "done":
+                    return
+                if kind == "failed":
+                    raise LaneLost(ev.get("error") or "a flowcamp error")
+                if kind == "start":
+                    limit = limits.get(ev.get("exercise"), 120.0)
+                yield ev
+            silent = time.monotonic() - self.last_event
+            if silent > limit + LANE_SILENCE:
+                raise LaneLost(f"no answer for {silent:.0f} s")
 
     def stop(self, kill: bool = False) -> None:
         try:
@@ -88,117 +136,91 @@ class LaneProcess:
             pass
 
 
+class LanePool:
+    """One process's idle lanes for one grading configuration. A lane is taken for one submission and given
+    back; a lane that failed is stopped instead, and the next taker gets a fresh one."""
 
-class Scheduler:
-    def __init__(self, config: dict, prefix: list[str], out: Path, gb, run_id: int, versions: dict[str, str],
-                 seed: int, course: Course, say, progress):
-        self.config, self.prefix, self.out = config, prefix, out
-        self.gb, self.run_id, self.versions, self.seed = gb, run_id, versions, seed
-        self.course, self.say, self.progress = course, say, progress
-        self.limits = {ex.id: ex.time_limit for ex in course.exercises}
-        self.sel = selectors.DefaultSelector()
-        self.lanes: dict[int, LaneProcess] = {}
-        self.queue: list[dict] = []
-        self.retried: set[str] = set()
+    def __init__(self, config: dict, prefix: list[str], base: Path):
+        self.config, self.prefix, self.base = config, prefix, Path(base)
+        self.idle: list[LaneProcess] = []
+        self.lock = threading.Lock()
         self.started = 0
-        self.done = 0
-        self.total = 0
-        self.summary = None
+        self.closed = False
 
-    def run(self, jobs: list[dict], n: int, summary) -> None:
-        self.queue, self.summary = list(jobs), summary
-        self.total = sum(len(j["exercises"]) for j in jobs)
-        for _ in range(max(1, min(n or os.cpu_count() or 1, len(jobs)))):
-            self._start_lane()
-        try:
-            while self.lanes:
-                for key, _ in self.sel.select(timeout=1.0):
-                    self._read(key.data)
-                self._stop_silent()
-        finally:
-            for lane in list(self.lanes.values()):
-                lane.stop(kill=True)
-            self.sel.close()
+    def acquire(self) -> LaneProcess:
+        with self.lock:
+            if self.closed:
+                raise LaneLost("the grading run is stopping")
+            if self.idle:
+                return self.idle.pop()
+            self.started += 1
+            n = self.started
+        return LaneProcess(n, self.config, self.prefix, self.base)
 
-    def _start_lane(self) -> None:
-        self.started += 1
-        lane = LaneProcess(self.started, self.config, self.prefix, self.out)
-        os.set_blocking(lane.fd, False)
-        self.sel.register(lane.fd, selectors.EVENT_READ, lane)
-        self.lanes[lane.fd] = lane
-
-    def _give(self, lane: LaneProcess) -> None:
-        if self.queue:
-            lane.send(self.queue.pop(0))
-        else:
-            lane.job = None
-
-    def _read(self, lane: LaneProcess) -> None:
-        events = lane.events()
-        if events is None:
-            self._lost(lane, f"its process ended, exit code {lane.popen.poll()}; its log is "
-                             f"{self.out}/logs/lane-{lane.n}.log")
-            return
-        for ev in events:
-            kind = ev.get("event")
-            if kind in ("ready", "done"):
-                lane.ready = True
-                self._give(lane)
-            elif kind == "start":
-                lane.limit = self.limits.get(ev["exercise"], 120.0)
-            elif kind == "result":
-                self._record(lane, ev)
-            elif kind == "failed":
-                self._lost(lane, ev.get("error") or "a flowcamp error")
+    def release(self, lane: LaneProcess) -> None:
+        with self.lock:
+            if not self.closed:
+                self.idle.append(lane)
                 return
-            elif kind == "note":
-                self.summary.notes.append(ev.get("text", ""))
-        if lane.job is None and lane.ready and not self.queue:  # nothing left for it
-            self.sel.unregister(lane.fd)
-            del self.lanes[lane.fd]
+        lane.stop()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            lanes, self.idle = self.idle, []
+        for lane in lanes:
             lane.stop()
 
-    def _record(self, lane: LaneProcess, ev: dict) -> None:
-        self.gb.record_result(self.run_id, ev["submission"], ev["exercise"], ev["key"], self.seed,
-                              self.versions[ev["exercise"]], ev["doc"], ev.get("duration", 0.0))
-        if ev["exercise"] in lane.pending:
-            lane.pending.remove(ev["exercise"])
-        self.summary.graded += 1
-        self.done += 1
-        if self.progress:
-            label = lane.job["label"] if lane.job else ""
-            self.progress(self.done, self.total, f"{label}: {ev['exercise']}")
 
-    def _lost(self, lane: LaneProcess, why: str) -> None:
-        self.sel.unregister(lane.fd)
-        del self.lanes[lane.fd]
-        lane.stop(kill=True)
-        self.summary.failed_lanes += 1
-        job = lane.job
-        if job and lane.pending:
-            if job["submission"] not in self.retried:  # once more, in a fresh lane: the lane may have been at fault
-                self.retried.add(job["submission"])
-                self.queue.insert(0, {**job, "exercises": list(lane.pending),
-                                      "keys": {k: job["keys"][k] for k in lane.pending}})
-                self.say(f"{job['label']}: the grading lane stopped ({why}); grading its last exercises again.")
-            else:
-                for ex_id in list(lane.pending):
-                    doc = _error_doc(self.course, ex_id, f"Grading stopped: {why}. The submission was tried twice. "
-                                                         "Look at its files by hand, or regrade it alone.")
-                    self._record(lane, {"submission": job["submission"], "exercise": ex_id,
-                                        "key": job["keys"][ex_id], "doc": doc, "duration": 0.0})
-        if self.queue:
-            self._start_lane()
+def grade_job(pool: LanePool, job: dict, limits: dict[str, float], error_doc: Callable[[str, str], dict],
+              on_event: Callable[[dict], None] | None = None) -> dict:
+    """Grade one submission with a lane of ``pool``: every exercise's result, in order. If the lane is lost, the
+    exercises without a result are tried once more in a fresh lane (the lane may have been at fault), then
+    recorded as errors. Returns ``{"submission", "results": [event, ...], "notes": [...], "lanes_lost": n}``."""
+    results: list[dict] = []
+    notes: list[str] = []
+    pending = list(job["exercises"])
+    lost = 0
+    for attempt in (1, 2):
+        lane = pool.acquire()
+        try:
+            for ev in lane.run_job({**job, "exercises": pending, "keys": {k: job["keys"][k] for k in pending}},
+                                   limits):
+                if ev.get("event") == "result" and ev.get("exercise") in pending:
+                    pending.remove(ev["exercise"])
+                    results.append(ev)
+                elif ev.get("event") == "note":
+                    notes.append(str(ev.get("text", "")))
+                if on_event:
+                    on_event(ev)
+        except LaneLost as e:
+            lane.stop(kill=True)
+            lost += 1
+            if not pending:
+                break
+            if attempt == 1:
+                notes.append(f"{job['label']}: the grading lane stopped ({e}); grading its last exercises again.")
+                continue
+            for ex_id in list(pending):
+                ev = {"event": "result", "submission": job["submission"], "exercise": ex_id, "key": job["keys"][ex_id],
+                      "duration": 0.0,
+                      "doc": error_doc(ex_id, f"Grading stopped: {e}. The submission was tried twice. Look at "
+                                              "its files by hand, or regrade it alone.")}
+                pending.remove(ex_id)
+                results.append(ev)
+                if on_event:
+                    on_event(ev)
+            break
+        else:
+            pool.release(lane)
+            break
+    return {"submission": job["submission"], "label": job["label"], "results": results, "notes": notes,
+            "lanes_lost": lost}
 
-    def _stop_silent(self) -> None:
-        now = time.monotonic()
-        for lane in list(self.lanes.values()):
-            if lane.job and now - lane.last_event > lane.limit + LANE_SILENCE:
-                self._lost(lane, f"no answer for {now - lane.last_event:.0f} s")
 
-
-def _error_doc(course: Course, ex_id: str, message: str) -> dict:
+def error_doc(ex_id: str, message: str, course=None) -> dict:
+    from flowcamp.course import Course
     from flowcamp.results import Result, Status
 
-    ex = course.get(ex_id)
+    ex = (course or Course()).get(ex_id)
     return Result(ex.id, Status.ERROR, message, max_score=ex.points).to_dict()
