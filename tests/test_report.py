@@ -157,7 +157,8 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         el = {"tag": tag, "attrs": dict(attrs), "text": "",
-              "in": [s["attrs"].get(k) for s in self.stack for k in ("data-plot", "id", "data-exercise")]}
+              "in": [s["attrs"].get(k) for s in self.stack for k in ("data-plot", "id", "data-exercise",
+                                                                      "data-learner")]}
         self.elements.append(el)
         if tag not in self.VOID:
             self.stack.append(el)
@@ -222,7 +223,9 @@ def test_the_pass_rate_per_exercise_has_one_bar_per_exercise_in_course_order(mad
     assert [(b["attrs"]["data-label"], b["attrs"]["data-n"], b["attrs"]["data-total"]) for b in bars] == \
         [(A, "4", "5"), (B, "3", "5"), (C, "2", "5"), (D, "2", "5")]
     assert "4/5 · 80%" in bars[0]["text"]
-    assert "Not handed in at all: " + C + " by 1" in made["html"]
+    assert "1/5 · 20% · 1 not in" not in bars[2]["text"] and "2/5 · 40% · 1 not in" in bars[2]["text"]  # Cy
+    assert len(made["page"].find("rect", "exercises", class_="missing")) == 1
+    assert "Hardest exercise</a>: " + D + ", passed by 2 of the 5" in made["html"]
 
 
 def test_the_pass_rate_per_check_shows_hidden_and_held_out_checks_as_the_instructor_sees_them(made):
@@ -252,7 +255,7 @@ def test_where_learners_are_stuck_most_first_with_the_common_message_and_the_nam
              int(li["attrs"]["data-sharing"])) for li in items] == STUCK
     first = " ".join(items[0]["text"].split())
     assert BACK in first and OTHER not in first  # the message two of the three see
-    assert "2 of them see it" in first and "3 of 5 learners" in first
+    assert "The most common message (2 of them see it)" in first and "3 of 5 learners" in first
     assert "Stuck here: " + HOSTILE[:30] in first and first.endswith("…, Ada Lovelace, Cy")
     assert SAID_WHY in items[1]["text"] and "See the lesson." not in items[1]["text"]  # first line only
     assert "PLANTED-HIDDEN: off by one" in items[4]["text"]  # the instructor sees a hidden check's message
@@ -269,20 +272,26 @@ def test_time_and_hints_come_from_the_learners_progress_and_say_no_data_where_th
     cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
     by_ex = {c[0]: c for c in cells if c}
     assert by_ex[A][2] == "20 min" and by_ex[B][2] == "3.5 h" and by_ex[D][2] == "no data"
-    assert by_ex[C][2] == "27.0 h"  # from Ada's previous pass (B), as the caption says
+    assert by_ex[C][2] == "27 h"  # from Ada's previous pass (B), as the caption says
     assert by_ex[A][4] == "0.5" and by_ex[D][4] == "1.5"  # A: Ada 2, Bob none, "many" is no number, Dee none
     assert [t["text"] for t in page.find("text", "effort", class_="no-data")] == ["no data"]  # D's time
 
 
-def test_progress_over_time_has_a_line_per_learner_and_a_git_history(made):
+def test_progress_over_time_has_a_panel_per_learner_and_a_git_history(made):
     page = made["page"]
-    scores = {g["attrs"]["data-learner"]: int(g["attrs"]["data-points"])
-              for g in page.find("g", "progress-scores", class_="line")}
-    assert scores["Ada Lovelace"] == 3 and scores["Bob"] == 1 and len(scores) == 5
-    done = {g["attrs"]["data-learner"]: g for g in page.find("g", "progress-done", class_="line")}
-    assert int(done["Ada Lovelace"]["attrs"]["data-points"]) == 3
-    assert int(done["Dee"]["attrs"]["data-points"]) == 3  # the history (its newest point is the submission)
-    assert "Dec 01 10:00: 1; Dec 02 10:00: 2; Dec 03 10:00: 3" in done["Dee"]["text"]  # a forged id is no exercise
+    panels = {el["attrs"]["data-learner"]: el for el in page.find("svg", data_plot="progress")}
+    assert sorted(panels, key=str.lower) == list(panels) and len(panels) == 5  # by name; "<" sorts first
+
+    def points(learner: str, measure: str) -> int:
+        (g,) = [g for g in page.find("g", class_="line", data_measure=measure) if learner in g["in"]]
+        return int(g["attrs"]["data-points"])
+
+    assert points("Ada Lovelace", "score") == 3 and points("Bob", "score") == 1
+    assert points("Ada Lovelace", "done") == 3  # from the progress in each of her three submissions
+    assert points("Dee", "done") == 3  # the git history (its newest point is the submission itself)
+    assert not [g for g in page.find("g", class_="line", data_measure="done") if "Cy" in g["in"]]  # no progress
+    (dee,) = [g for g in page.find("g", class_="line", data_measure="done") if "Dee" in g["in"]]
+    assert "Dec 01 10:00 1 done; Dec 02 10:00 2 done; Dec 03 10:00 3 done" in dee["text"]  # a forged id is none
     assert "forged" not in made["html"]
 
 
@@ -373,8 +382,9 @@ def test_chromium_renders_every_plot_and_the_picture_is_not_blank(made, tmp_path
         assert len(colours(rows, top, top + 600)) >= 8, f"the band from y={top} looks blank"
     dom = run_chromium(chromium, made["path"], (1280, 3000), tmp_path / "profile", None)
     rendered = Page(dom)
-    for plot in ("scores", "exercises", "stuck", "effort", "progress-scores", "progress-done"):
+    for plot in ("scores", "exercises", "stuck", "effort", "progress"):
         assert rendered.find("svg", data_plot=plot), f"the {plot} plot is not in the rendered page"
+    assert len(rendered.find("svg", data_plot="progress")) == 5
     assert len(rendered.find("g", "exercises", class_="bar")) == len(IDS)
     assert len(rendered.find("li", "checks", class_="check")) == 2 + 2 + 3 + 2
     assert not rendered.find("script") and not rendered.find("img")
@@ -487,3 +497,129 @@ def test_hostile_commit_messages_and_manifests_in_the_history(tmp_path):
     text = json.dumps(history)
     assert "script" not in text and "f" * 40 not in text and "not json" not in text
     assert not list(tmp_path.rglob("MARKER"))
+
+
+# ---------------------------------------------------------------------------------------------- the docs' picture
+NAMES = ["Amara Okafor", "Ben Schultz", "Carmen Díaz", "Dmitri Volkov", "Elif Yılmaz", "Farah Haddad", "Gus Lindqvist",
+         "Hana Sato", "Ivan Petrov", "Jade Nguyen", "Kofi Mensah", "Lena Fischer", "Marco Rossi", "Nia Williams",
+         "Omar Farouk", "Priya Raman", "Quinn Murphy", "Rosa Costa", "Sam O'Neill", "Tariq Aziz", "Uma Kapoor",
+         "Vera Novak", "Wes Carter", "Yara Haddad"]
+
+
+def course_checks(ex) -> list[tuple[str, int, bool]]:
+    """(name, points, runs on held-out data) of an exercise's own checks, read from their source (not run)."""
+    import ast
+
+    out = []
+    for path in sorted(Path(ex.checks_dir).glob("test_*.py")) if ex.checks_dir else []:
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                points = next((d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call)
+                               and ast.unparse(d.func).endswith("mark.points") and d.args), 1)
+                name = (ast.get_docstring(node) or node.name).strip().splitlines()[0]
+                out.append((name, int(points), "pristine" in [a.arg for a in node.args.args]))
+    return out or [("The exercise's checks pass", 1, False)]
+
+
+def demo_cohort(gb: Gradebook, seed: int = 5) -> None:
+    """A made-up cohort over the course's real exercises and checks: 24 learners who hand in one to three
+    times over ten days (three through git, with their earlier submits), some not at the end yet, two
+    exercises harder than the rest, hidden checks on three, and two files that could not be opened."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    rng = random.Random(seed)
+    exercises = COURSE.exercises
+    checks = {ex.id: course_checks(ex) for ex in exercises}
+    for ex in exercises[2::9]:
+        checks[ex.id] = checks[ex.id] + [("Hidden: works on an empty table", 1, False)]
+    hard = {exercises[8].id: 1, exercises[18].id: 2}  # which check of the exercise most learners trip on
+    start = datetime(2026, 11, 30, 9, tzinfo=timezone.utc)
+    run = gb.start_run(424242, layout.course_version(), {ex.id: "v1" for ex in exercises}, {"workers": 2})
+    for n, name in enumerate(NAMES):
+        ability, reach = rng.uniform(0.6, 0.97), len(exercises) - rng.choice([0, 0, 0, 0, 0, 3, 6, 10])
+        speed, t = rng.uniform(0.6, 1.4), start + timedelta(hours=rng.uniform(0, 20))
+        tried: dict[str, datetime] = {}  # when the learner got to the exercise
+        fixed: dict[str, datetime] = {}  # when it passed (not at all: not in here)
+        failing: dict[str, set] = {}  # the checks it fails until then
+        for ex in exercises[:reach]:
+            t += timedelta(minutes=rng.uniform(20, 80) * speed * (2.5 if ex.id in hard else 1))
+            if t.hour >= 17:  # evenings off
+                t += timedelta(hours=16)
+            tried[ex.id] = t
+            ours = checks[ex.id]
+            if rng.random() < ability - (0.45 if ex.id in hard else 0):
+                fixed[ex.id] = t
+            else:
+                failing[ex.id] = {hard.get(ex.id, rng.randrange(len(ours)))} | (
+                    {rng.randrange(len(ours))} if rng.random() < 0.3 else set())
+                if rng.random() < 0.6:
+                    fixed[ex.id] = t + timedelta(days=rng.uniform(0.5, 6))
+        days = sorted(rng.sample(range(3, 10), rng.choice([0, 1, 2]))) + [10]
+        email = f"{n + 1:02d}.{name.split()[0].lower()}@example.org"
+        for k, day in enumerate(days):
+            when = start + timedelta(days=day, hours=rng.uniform(0, 8))
+            h = f"{n:02d}{k:02d}".ljust(64, "0")
+            prog, docs = {}, []
+            for ex in exercises:
+                if ex.id not in tried or tried[ex.id] > when:
+                    docs.append(doc(ex.id, [], status="fail", missing=True,
+                                    max_score=sum(p for _, p, _ in checks[ex.id])))
+                    continue
+                passed = ex.id in fixed and fixed[ex.id] <= when
+                made = []
+                for i, (cname, points, heldout) in enumerate(checks[ex.id]):
+                    ok = passed or i not in failing.get(ex.id, ())
+                    message = "" if ok else (
+                        f"Not yet: {cname[0].lower() + cname[1:]}. Step {i + 1} of the exercise's README says how; "
+                        f"`uv run flowcamp check {ex.id}` shows it on your own data." if hard.get(ex.id) == i
+                        or (n + i) % 4 else f"{cname}: not on the data this check uses. Compare your output with "
+                        "the README's example.")
+                    made.append(check(cname, "pass" if ok else "fail", points, message,
+                                      hidden=cname.startswith("Hidden:"), heldout=heldout))
+                docs.append(doc(ex.id, made))
+                prog[ex.id] = {"checks": 1 + (n + len(ex.id)) % 5 + (6 if ex.id in hard else 0) +
+                               (3 if ex.id in failing else 0), "hints_shown": (n * 7 + len(ex.id)) % 3 // 2 +
+                               (2 if ex.id in hard else 0) + (1 if ex.id in failing else 0),
+                               **({"passed": True, "passed_at": fixed[ex.id].isoformat()} if passed else {})}
+            extra = {}
+            if n % 8 == 3 and k == len(days) - 1:  # handed in through git: its earlier submits are history
+                marks = sorted(m for m in rng.sample(sorted(tried.values()), min(5, len(tried))) if m < when)
+                extra["history"] = [{"time": m.isoformat(), "done": [i for i, f in fixed.items() if f <= m],
+                                     "hints": 0, "checks": 0} for m in [*marks, when]]
+            add(gb, run, h, name, email, when.isoformat(), docs, progress(**prog), **extra)
+    for label, status, message in (
+            ("dmitri-final.zip", "corrupt", "dmitri-final.zip is damaged or cut short (File is not a zip file), so "
+             "it cannot be unpacked. Ask the learner to hand it in again."),
+            ("submission(1).zip", "unsafe-path", "submission(1).zip has a file that would be written outside the "
+             "submission (../../outside.txt), so nothing of it was unpacked. Ask the learner to make the archive "
+             "again with `uv run flowcamp submit`.")):
+        gb.add_submission(run, {"hash": label.encode().hex().ljust(64, "f")[:64], "source": f"/in/{label}",
+                                "label": label, "status": status, "message": message, "learner": {},
+                                "manifest": {}, "exercises": [], "warnings": []})
+    gb.finish_run(run, {})
+
+
+def docs_picture(png: Path, height: int = 2600) -> Path:
+    """docs/images/cohort-report.png: the top of the report of :func:`demo_cohort`, as Chromium draws it at
+    1280 px. Run `uv run python tests/test_report.py` to make it again."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        with Gradebook(out / FILE_NAME) as gb:
+            demo_cohort(gb)
+            page = report.write_report(gb, out, COURSE)
+        chromium = find_chromium()
+        if chromium is None:
+            raise SystemExit("Chromium is needed to take the picture (Debian: apt install chromium).")
+        run_chromium(chromium, page, (1280, height), out / "profile", png)
+        shutil.copy(page, png.with_suffix(".html")) if png.parent == Path(tmp) else None
+    return png
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(docs_picture(Path(sys.argv[1]) if len(sys.argv) > 1 else
+                       Path(__file__).resolve().parents[1] / "docs" / "images" / "cohort-report.png"))

@@ -33,7 +33,8 @@ HISTORY_KEY = "history"  # intake.HISTORY_KEY, not imported: intake brings in th
 # Colours: each one also has words or numbers beside it, never colour alone.
 INK, MUTED, GRID, BAR = "#1f2933", "#52606d", "#d9e2ec", "#3b6fb6"
 GOOD, MIDDLE, LOW = "#2f7d4f", "#b7791f", "#c0392b"
-LINE_COLOURS = ("#3b6fb6", "#c0392b", "#2f7d4f", "#8e44ad", "#b7791f", "#16808a", "#d35400", "#5d6d7e")
+WIDTH = 960  # every chart's own width; a page narrower than MIN_WIDTH scrolls it sideways
+MIN_WIDTH = 720
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -47,6 +48,12 @@ class Rate:
     total: int
     tip: str = ""
     tags: list[str] = field(default_factory=list)
+    missing: int = 0  # of ``total``: not handed in
+
+    @property
+    def tried(self) -> float | None:
+        """The share passed among those who handed it in."""
+        return self.n / (self.total - self.missing) if self.total > self.missing else None
 
     @property
     def share(self) -> float | None:
@@ -166,7 +173,8 @@ def _exercise_rates(graded: list[LearnerGrades], order: list[str], titles: dict[
     out = []
     for ex in order:
         marks = [lg.marks[ex] for lg in graded if ex in lg.marks and lg.marks[ex].doc is not None]
-        out.append(Rate(ex, sum(m.status == "pass" for m in marks), len(marks), titles.get(ex, "")))
+        out.append(Rate(ex, sum(m.status == "pass" for m in marks), len(marks), titles.get(ex, ""),
+                        missing=sum(m.status == "missing" for m in marks)))
     return out
 
 
@@ -365,7 +373,7 @@ def _minutes(m: float | None) -> str:
     if m < 90:
         return f"{round(m)} min"
     if m < 48 * 60:
-        return f"{m / 60:.1f} h"
+        return f"{m / 60:.1f} h" if m < 600 else f"{round(m / 60)} h"
     return f"{m / 1440:.1f} days"
 
 
@@ -392,7 +400,7 @@ def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 13, 
             f"{e(text)}</text>")
 
 
-def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = 760, label_width: int = 230) -> str:
+def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = WIDTH, label_width: int = 260) -> str:
     """Horizontal bars, one per rate, with its label on the left and "n/N · p%" on the right."""
     row, top = 24, 26
     bar_x, bar_w = label_width + 8, width - label_width - 8 - 120
@@ -414,17 +422,23 @@ def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = 760,
         if share:
             body.append(f'<rect x="{bar_x}" y="{y + 3}" width="{bar_w * share:.1f}" height="{row - 8}" '
                         f'fill="{_tone(share)}" rx="2"/>')
+        if r.missing and r.total:  # not handed in: grey, at the far end, and said in words
+            w = bar_w * r.missing / r.total
+            body.append(f'<rect class="missing" x="{bar_x + bar_w - w:.1f}" y="{y + 3}" width="{w:.1f}" '
+                        f'height="{row - 8}" fill="{GRID}" rx="2"/>')
         words = f"{r.n}/{r.total} · {_pct(share)}" if r.total else "not graded"
+        if r.missing:
+            words += f" · {r.missing} not in"
         body.append(_text(bar_x + bar_w + 8, y + 15, words, fill=INK if r.total else MUTED) + "</g>")
     return _svg(plot, width, height, title, desc, body)
 
 
-def histogram(plot: str, title: str, desc: str, values: list[float], width: int = 760, height: int = 260) -> str:
+def histogram(plot: str, title: str, desc: str, values: list[float], width: int = WIDTH, height: int = 300) -> str:
     """Percentages in ten bins of 10 points (100% in the last), each bar labelled with its count."""
     counts = [0] * 10
     for v in values:
         counts[min(9, max(0, int(v // 10)))] += 1
-    left, right, top, bottom = 44, 12, 24, 44
+    left, right, top, bottom = 56, 12, 24, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     step = max(1, -(-max(counts) // 5))
     most = step * max(1, -(-max(counts) // step))  # the axis ends on a tick
@@ -451,93 +465,49 @@ def histogram(plot: str, title: str, desc: str, values: list[float], width: int 
     return _svg(plot, width, height, title, desc, body)
 
 
-def _time_ticks(lo: datetime, hi: datetime) -> list[tuple[datetime, str]]:
-    span = (hi - lo).total_seconds()
-    if span <= 0:
-        return [(lo, lo.strftime("%b %d %H:%M"))]
-    if span > 2 * 86400:
-        day = lo.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        step = max(1, int(-(-span // 86400) // 7) or 1)
-        ticks = []
-        while day <= hi:
-            ticks.append((day, day.strftime("%b %d")))
-            day += timedelta(days=step)
-        return ticks or [(lo, lo.strftime("%b %d"))]
-    hours = max(1, int(-(-span // 3600) // 6) or 1)
-    t = lo.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    ticks = []
-    while t <= hi:
-        ticks.append((t, t.strftime("%b %d %H:%M") if not ticks or t.hour < hours else t.strftime("%H:%M")))
-        t += timedelta(hours=hours)
-    return ticks or [(lo, lo.strftime("%b %d %H:%M"))]
-
-
-def lines(plot: str, title: str, desc: str, series: list[Series], y_max: float, y_label: str,
-          width: int = 760, height: int = 300, y_suffix: str = "") -> str:
-    """One line (with dots) per learner against time, each labelled with the learner's name at its end."""
-    left, right, top, bottom = 44, 170, 16, 40
+def panel(learner: str, scores: list[tuple[datetime, float]], done: list[tuple[datetime, float]], lo: datetime,
+          hi: datetime, exercises: int) -> str:
+    """One learner's small chart on the cohort's time axis: the score of each graded submission (solid line,
+    round dots) and the exercises their own progress shows as done (dashed line, squares), both in percent."""
+    width, height, left, right, top, bottom = 240, 104, 8, 8, 24, 22
     plot_w, plot_h = width - left - right, height - top - bottom
-    times = [t for s in series for t, _ in s.points]
-    lo, hi = min(times), max(times)
-    if hi == lo:
-        lo, hi = lo - timedelta(hours=1), hi + timedelta(hours=1)
-    y_max = y_max or 1
+    span = (hi - lo).total_seconds() or 1.0
 
     def sx(t: datetime) -> float:
-        return left + plot_w * (t - lo).total_seconds() / (hi - lo).total_seconds()
+        return left + plot_w * (t - lo).total_seconds() / span
 
     def sy(v: float) -> float:
-        return top + plot_h - plot_h * min(v, y_max) / y_max
+        return top + plot_h - plot_h * max(0.0, min(v, 100.0)) / 100
 
-    body = []
-    for k in range(5):
-        v = y_max * k / 4
-        body.append(f'<line x1="{left}" y1="{sy(v):.1f}" x2="{left + plot_w}" y2="{sy(v):.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 6, sy(v) + 4, f"{_n(v, 0)}{y_suffix}", "end", 11, MUTED))
-    for t, words in _time_ticks(lo, hi):
-        body.append(f'<line x1="{sx(t):.1f}" y1="{top + plot_h}" x2="{sx(t):.1f}" y2="{top + plot_h + 4}" '
-                    f'stroke="{MUTED}"/>')
-        body.append(_text(sx(t), top + plot_h + 17, words, "middle", 11, MUTED))
-    body.append(_text(left + plot_w / 2, height - 4, "time (UTC)", "middle", 12, MUTED))
-    body.append(_text(12, top + plot_h / 2, y_label, "middle", 12, MUTED).replace(
-        "<text ", f'<text transform="rotate(-90 12 {top + plot_h / 2:.1f})" ', 1))
-    ends = []
-    for i, s in enumerate(series):
-        colour = LINE_COLOURS[i % len(LINE_COLOURS)]
-        pts = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in s.points)
-        words = "; ".join(f"{t:%b %d %H:%M}: {_n(v)}{y_suffix}" for t, v in s.points)
-        body.append(f'<g class="line" data-learner="{e(s.learner)}" data-points="{len(s.points)}">'
-                    f"<title>{e(s.learner)}: {e(words)}</title>")
-        if len(s.points) > 1:
-            body.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2" '
-                        'stroke-linejoin="round"/>')
-        for t, v in s.points:
-            body.append(f'<circle cx="{sx(t):.1f}" cy="{sy(v):.1f}" r="3.5" fill="{colour}"/>')
+    body = [_text(left, 14, _short(learner, 30), size=12, weight="bold"),
+            f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#f8fafc" stroke="{GRID}"/>',
+            f'<line x1="{left}" y1="{sy(50):.1f}" x2="{left + plot_w}" y2="{sy(50):.1f}" stroke="{GRID}" '
+            'stroke-dasharray="2 3"/>']
+    words = []
+    for measure, points, colour, dash in (("score", scores, BAR, ""), ("done", done, GOOD, ' stroke-dasharray="5 3"')):
+        if not points:
+            continue
+        values = [(t, v if measure == "score" else 100 * v / (exercises or 1)) for t, v in points]
+        said = "; ".join(f"{t:%b %d %H:%M} {round(v)}%" if measure == "score" else f"{t:%b %d %H:%M} {_n(raw)} done"
+                         for (t, v), (_, raw) in zip(values, points))
+        body.append(f'<g class="line" data-measure="{measure}" data-points="{len(points)}"><title>'
+                    f"{e(learner)}, {'score' if measure == 'score' else 'exercises done'}: {e(said)}</title>")
+        if len(values) > 1:
+            body.append(f'<polyline points="{" ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in values)}" fill="none" '
+                        f'stroke="{colour}" stroke-width="2"{dash}/>')
+        for t, v in values:
+            body.append(f'<circle cx="{sx(t):.1f}" cy="{sy(v):.1f}" r="3" fill="{colour}"/>' if measure == "score"
+                        else f'<rect x="{sx(t) - 2.5:.1f}" y="{sy(v) - 2.5:.1f}" width="5" height="5" '
+                             f'fill="{colour}"/>')
         body.append("</g>")
-        t, v = s.points[-1]
-        ends.append([sy(v), s.learner, colour, sx(t)])
-    ends.sort()
-    gap, placed = 13, []
-    for end in ends:  # names at the right, one under the other where lines end close together
-        y = max(end[0], (placed[-1][0] + gap) if placed else top)
-        placed.append([y, *end[1:]])
-    if placed and placed[-1][0] > top + plot_h + 4:  # too many to fit: push them up again
-        shift = placed[-1][0] - (top + plot_h + 4)
-        for p in placed:
-            p[0] -= shift
-    x_label = left + plot_w + 10
-    for y, name, colour, x_end in placed:
-        body.append(f'<line x1="{x_end:.1f}" y1="{sy_clip(y, top, plot_h):.1f}" x2="{x_label - 3}" '
-                    f'y2="{y:.1f}" stroke="{GRID}"/>' if abs(x_end - x_label) > 20 else "")
-        body.append(_text(x_label, y + 4, _short(name, 24), fill=colour, size=12, cls="end-label"))
-    return _svg(plot, width, height, title, desc, body)
+        words.append(f"{round(values[-1][1])}%" if measure == "score" else f"{_n(points[-1][1])}/{exercises} done")
+    body.append(_text(left, height - 6, " · ".join(words), size=11, fill=MUTED))
+    return (f'<svg class="spark" data-plot="progress" data-learner="{e(learner)}" xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" font-family="{e(FONT)}" '
+            f'fill="{INK}"><title>{e(learner)}: {e(" · ".join(words))}</title>' + "".join(body) + "</svg>")
 
 
-def sy_clip(y: float, top: float, plot_h: float) -> float:
-    return min(max(y, top), top + plot_h)
-
-
-def effort_chart(plot: str, title: str, desc: str, rows: list[Effort], width: int = 760,
+def effort_chart(plot: str, title: str, desc: str, rows: list[Effort], width: int = WIDTH,
                  label_width: int = 190) -> str:
     """Three small bar panels side by side, one row per exercise: time to pass, hints, checks run."""
     row, top = 22, 34
@@ -588,8 +558,11 @@ section,header{{background:#fff;border:1px solid {GRID};border-radius:8px;paddin
 .count b{{display:block;font-size:1.5rem}}
 .count.bad{{background:#fdecea}}
 .meta{{color:{MUTED};font-size:.9rem}}
+ul.glance{{margin:.2rem 0 .6rem;padding-left:1.2rem}}
+ul.glance li{{margin:.15rem 0}}
+a{{color:{BAR}}}
 .scroll{{overflow-x:auto;-webkit-overflow-scrolling:touch}}
-svg.chart{{display:block;width:100%;height:auto;min-width:560px}}
+svg.chart{{display:block;width:100%;height:auto;min-width:{MIN_WIDTH}px;max-width:{WIDTH * 1.25:.0f}px}}
 figure{{margin:0}}
 figcaption{{margin-top:10px;color:{INK}}}
 figcaption p{{margin:.3rem 0}}
@@ -610,6 +583,12 @@ ul.checks svg{{display:block;width:92px;height:12px}}
 .tag{{display:inline-block;font-size:.72rem;border-radius:4px;padding:0 5px;margin-left:4px;
   background:#ede7f6;color:#4a2c82;border:1px solid #b39ddb;white-space:nowrap}}
 .tag.heldout{{background:#e0f2f1;color:#0b5f56;border-color:#80cbc4}}
+.panels{{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px}}
+svg.spark{{display:block;width:100%;height:auto;border:1px solid {GRID};border-radius:6px;background:#fff}}
+.legend{{font-size:.9rem;color:{MUTED}}}
+.key{{display:inline-block;width:22px;height:0;vertical-align:middle;margin:0 4px 0 8px}}
+.key.score{{border-top:2px solid {BAR}}}
+.key.done{{border-top:2px dashed {GOOD}}}
 ol.stuck{{padding-left:1.4rem;margin:.4rem 0}}
 ol.stuck li{{margin:0 0 12px}}
 .stuck-head{{display:flex;flex-wrap:wrap;gap:8px;align-items:baseline}}
@@ -682,8 +661,29 @@ def _header(c: Cohort) -> str:
     return (f'<header><p class="private" role="note">For the instructor only: this page names hidden checks and '
             "shows messages about held-out data. Do not share it with learners; their feedback is in "
             f"<code>feedback/</code>.</p><h1>{e(title)}</h1>"
-            f'<div class="counts">{boxes}</div><p class="meta">{meta} This page was written {e(c.generated)} '
-            ".</p>" + bad + "</header>")
+            f'<div class="counts">{boxes}</div>{_glance(c)}<p class="meta">{meta} This page was written '
+            f"{e(c.generated)}.</p>" + bad + "</header>")
+
+
+def _glance(c: Cohort) -> str:
+    """Three lines to read first, each linking to its plot."""
+    lines = []
+    values = [v for _, v in c.totals]
+    if values:
+        low = sum(1 for v in values if v < 50)
+        lines.append(f'<a href="#scores">Scores</a>: the middle learner has {round(statistics.median(values))}% '
+                     f"of the points; {low} of {len(values)} have less than half.")
+    rated = sorted((r for r in c.exercises if r.tried is not None), key=lambda r: (r.tried, c.order.index(r.label)))
+    if rated:
+        r = rated[0]
+        lines.append(f'<a href="#exercises">Hardest exercise</a>: {e(r.label)}, passed by {r.n} of the '
+                     f"{r.total - r.missing} who handed it in ({_pct(r.tried)}).")
+    if c.stuck:
+        s = c.stuck[0]
+        lines.append(f'<a href="#stuck">Most stuck</a>: {e(s.exercise)}, "{e(s.check)}": {s.failing} of {s.total} '
+                     "learners fail it.")
+    return f'<ul class="glance" aria-label="At a glance">{"".join(f"<li>{x}</li>" for x in lines)}</ul>' if lines \
+        else ""
 
 
 def _scores_section(c: Cohort) -> str:
@@ -713,20 +713,21 @@ def _exercises_section(c: Cohort) -> str:
     desc = ("Horizontal bars, one per exercise in course order: the share of graded learners whose latest result "
             "passes it, with the count n/N. " + "; ".join(f"{r.label} {r.n}/{r.total}" for r in rates))
     svg = hbars("exercises", "Pass rate per exercise", desc, rates)
-    lowest = sorted((r for r in rates if r.total), key=lambda r: (r.share, r.label))[:3]
-    words = ", ".join(f"{r.label} ({_pct(r.share)})" for r in lowest) or "none"
+    lowest = sorted((r for r in rates if r.tried is not None), key=lambda r: (r.tried, c.order.index(r.label)))[:3]
+    words = ", ".join(f"{r.label} ({r.n} of {r.total - r.missing})" for r in lowest) or "none"
     miss = ""
     if c.missing:
-        miss = (" Not handed in at all: " + ", ".join(f"{e(ex)} by {n}" for ex, n in c.missing.items())
-                + " learner(s) (these count as not passed).")
-    rows = [[r.label, r.tip, str(r.n), str(r.total), _pct(r.share)] for r in rates]
+        miss = (" Grey, \"not in\": learners whose submission did not have the exercise (they count as not "
+                "passed): " + ", ".join(f"{e(ex)} {n}" for ex, n in c.missing.items()) + ".")
+    rows = [[r.label, r.tip, str(r.n), str(r.total), str(r.missing), _pct(r.share)] for r in rates]
     return _section("exercises", "2. Pass rate per exercise", (
         f'<figure><div class="scroll">{svg}</div>'
         + _caption("For each exercise, how many graded learners pass it now (green: 80% or more, amber: 50 to 79%, "
-                   f"red: under half). Lowest: {e(words)}.{miss}",
+                   f"red: under half). Lowest among those who handed it in: {e(words)}.{miss}",
                    "A sudden drop after a run of high bars marks where the course gets hard: go over that lesson "
                    "again with the group. A late exercise with a low rate may simply not be reached yet.")
-        + _numbers(["exercise", "title", "passed", "graded", "rate"], rows, {2, 3, 4}) + "</figure>"))
+        + _numbers(["exercise", "title", "passed", "graded", "not handed in", "rate"], rows, {2, 3, 4, 5})
+        + "</figure>"))
 
 
 def _bar_svg(share: float | None) -> str:
@@ -774,7 +775,7 @@ def _stuck_section(c: Cohort) -> str:
     rates = [Rate(f"{s.exercise}: {s.check}", s.failing, s.total) for s in c.stuck]
     desc = ("Horizontal bars, one per check, most learners first: how many graded learners' latest result fails "
             "it. " + "; ".join(f"{s.exercise}, {s.check}: {s.failing} of {s.total}" for s in c.stuck))
-    width, label_w = 760, 330
+    width, label_w = WIDTH, 420
     row, top = 24, 8
     bar_x, bar_w = label_w + 8, width - label_w - 8 - 110
     most = max(s.total for s in c.stuck) or 1
@@ -792,15 +793,15 @@ def _stuck_section(c: Cohort) -> str:
     svg = _svg("stuck", width, top + row * len(c.stuck) + 6, "Where learners are stuck", desc, body)
     items = []
     for s in c.stuck:
-        share = f"{s.sharing} of them see" if s.sharing > 1 else "one of them sees"
-        if s.sharing == s.failing:
-            share = "all of them see" if s.failing > 1 else "they see"
+        said = ("Their message" if s.failing == 1 else "The message (all of them see it)"
+                if s.sharing == s.failing else f"The most common message ({s.sharing} of them see it)"
+                if s.sharing > 1 else "Each sees a different message, for example")
         items.append(
             f'<li data-exercise="{e(s.exercise)}" data-check="{e(s.check)}" data-failing="{s.failing}" '
             f'data-sharing="{s.sharing}"><div class="stuck-head"><strong>{e(s.exercise)}</strong>'
             f"<span>{e(s.check)}{_tag_html(s.tags)}</span>"
             f'<span class="stuck-count">{s.failing} of {s.total} learners</span></div>'
-            f"<div>Most common message ({share} it):</div><blockquote>{rich(s.message)}</blockquote>"
+            f"<div>{said}:</div><blockquote>{rich(s.message)}</blockquote>"
             f'<div class="who">Stuck here: {e(", ".join(s.learners))}</div></li>')
     return _section("stuck", head, (
         f'<figure><div class="scroll">{svg}</div>'
@@ -843,38 +844,31 @@ def _effort_section(c: Cohort) -> str:
 
 def _progress_section(c: Cohort) -> str:
     head = "6. Progress over time"
-    parts = []
-    many_scores = [s for s in c.scores if s.points]
-    many_done = [s for s in c.done if s.points]
-    repeat = sum(1 for s in many_scores if len(s.points) > 1) + sum(1 for s in many_done if len(s.points) > 1)
-    if many_scores:
-        desc = ("Lines against time, one per learner: the score of each graded submission in percent of the "
-                "maximum. " + "; ".join(f"{s.learner}: " + ", ".join(f"{t:%b %d %H:%M} {round(v)}%"
-                                                                     for t, v in s.points) for s in many_scores))
-        parts.append('<h3>Score of each graded submission</h3><div class="scroll">'
-                     + lines("progress-scores", "Score of each graded submission over time", desc, many_scores, 100,
-                             "score", y_suffix="%") + "</div>")
-    if many_done:
-        most = max(len(c.order), max(v for s in many_done for _, v in s.points))
-        desc = ("Lines against time, one per learner: how many exercises their own progress shows as done, at each "
-                "submission and each earlier submit in their git repository. "
-                + "; ".join(f"{s.learner}: " + ", ".join(f"{t:%b %d %H:%M} {_n(v)}" for t, v in s.points)
-                            for s in many_done))
-        parts.append('<h3>Exercises done (the learner\'s own progress)</h3><div class="scroll">'
-                     + lines("progress-done", "Exercises done over time", desc, many_done, most, "exercises done")
-                     + "</div>")
-    if not parts:
+    scores = {s.learner: s.points for s in c.scores if s.points}
+    done = {s.learner: s.points for s in c.done if s.points}
+    learners = sorted(set(scores) | set(done), key=str.lower)
+    if not learners:
         return _section("progress", head, '<p class="none">No data: no graded submission and no progress with a '
                         "time.</p>")
+    times = [t for d in (scores, done) for pts in d.values() for t, _ in pts]
+    lo, hi = min(times), max(times)
+    if hi - lo < timedelta(hours=2):
+        lo, hi = lo - timedelta(hours=1), hi + timedelta(hours=1)
+    panels = "".join(panel(name, scores.get(name, []), done.get(name, []), lo, hi, len(c.order)) for name in learners)
+    repeat = any(len(p) > 1 for d in (scores, done) for p in d.values())
     note = "" if repeat else (" <em>Each learner has one point so far: lines appear once learners hand in again "
                               "(or push several <code>flowcamp submit --git</code> commits).</em>")
-    rows = [[s.learner, "score", f"{t:%Y-%m-%d %H:%M}", f"{round(v)}%"] for s in many_scores for t, v in s.points]
-    rows += [[s.learner, "exercises done", f"{t:%Y-%m-%d %H:%M}", _n(v)] for s in many_done for t, v in s.points]
+    rows = [[name, "score", f"{t:%Y-%m-%d %H:%M}", f"{round(v)}%"] for name in learners for t, v in scores.get(name, [])]
+    rows += [[name, "exercises done", f"{t:%Y-%m-%d %H:%M}", _n(v)] for name in learners for t, v in done.get(name, [])]
+    legend = (f'<p class="legend"><span class="key score"></span> score of each graded submission (overrides aside) '
+              f'<span class="key done"></span> exercises done, as the learner\'s own progress shows (of '
+              f"{len(c.order)}) · each panel runs from {lo:%b %d %H:%M} to {hi:%b %d %H:%M} UTC, "
+              "the dotted line is 50%</p>")
     return _section("progress", head, (
-        "<figure>" + "".join(parts)
-        + _caption("Each learner's line over time: the score of every submission that was graded (an override is "
-                   "not counted here), and how many exercises their own progress shows as done, including earlier "
-                   "submits kept in a git repository's history." + note,
+        f'<figure>{legend}<div class="panels" id="plot-progress">{panels}</div>'
+        + _caption("One small chart per learner, all on the same time axis: the score of every submission that was "
+                   "graded, and how many exercises their own progress shows as done, including earlier submits kept "
+                   "in a git repository's history." + note,
                    "A flat line: the learner has stopped moving; ask how it is going. A line that climbs late "
                    "and fast: someone catching up, who may need the stuck list's explanations too.")
         + _numbers(["learner", "measure", "time (UTC)", "value"], rows, {3}) + "</figure>"))
