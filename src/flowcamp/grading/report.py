@@ -34,7 +34,7 @@ HISTORY_KEY = "history"  # intake.HISTORY_KEY, not imported: intake brings in th
 INK, MUTED, GRID, BAR = "#1f2933", "#52606d", "#d9e2ec", "#3b6fb6"
 GOOD, MIDDLE, LOW = "#2f7d4f", "#b7791f", "#c0392b"
 WIDTH = 960  # every chart's own width; a page narrower than MIN_WIDTH scrolls it sideways
-MIN_WIDTH = 720
+MIN_WIDTH = 640
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -433,7 +433,7 @@ def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = WIDT
     return _svg(plot, width, height, title, desc, body)
 
 
-def histogram(plot: str, title: str, desc: str, values: list[float], width: int = WIDTH, height: int = 300) -> str:
+def histogram(plot: str, title: str, desc: str, values: list[float], width: int = 720, height: int = 300) -> str:
     """Percentages in ten bins of 10 points (100% in the last), each bar labelled with its count."""
     counts = [0] * 10
     for v in values:
@@ -562,6 +562,7 @@ ul.glance{{margin:.2rem 0 .6rem;padding-left:1.2rem}}
 ul.glance li{{margin:.15rem 0}}
 a{{color:{BAR}}}
 .scroll{{overflow-x:auto;-webkit-overflow-scrolling:touch}}
+.swipe{{display:none;color:{MUTED};font-size:.8rem;margin:0 0 4px}}
 svg.chart{{display:block;width:100%;height:auto;min-width:{MIN_WIDTH}px;max-width:{WIDTH * 1.25:.0f}px}}
 figure{{margin:0}}
 figcaption{{margin-top:10px;color:{INK}}}
@@ -597,6 +598,7 @@ blockquote{{margin:4px 0;padding:4px 10px;border-left:4px solid {GRID};backgroun
 .who{{color:{MUTED};font-size:.88rem}}
 .none{{color:{MUTED};font-style:italic}}
 .warn{{color:{LOW}}}
+@media (max-width:{MIN_WIDTH + 80}px){{.swipe{{display:block}}}}
 @media (max-width:600px){{main{{padding:8px}} section,header{{padding:12px}} h1{{font-size:1.3rem}}
   ul.checks li{{grid-template-columns:minmax(0,1fr) 70px 46px}} ul.checks svg{{width:70px}}}}
 @media print{{body{{background:#fff}} section,header{{break-inside:avoid}}}}
@@ -614,6 +616,9 @@ def render(c: Cohort) -> str:
             "<meta name=\"robots\" content=\"noindex\">"
             f"<title>{e(title)}</title><style>{CSS}</style></head><body><main>"
             + "".join(parts) + "</main></body></html>\n")
+
+
+SWIPE = '<p class="swipe" aria-hidden="true">Wider than this screen: swipe the chart sideways.</p>'
 
 
 def _caption(shows: str, todo: str) -> str:
@@ -698,7 +703,7 @@ def _scores_section(c: Cohort) -> str:
     rows = [[name, f"{round(v)}%"] for name, v in sorted(c.totals, key=lambda t: (-t[1], t[0].lower()))]
     low = sum(1 for v in values if v < 50)
     return _section("scores", "1. Score distribution", (
-        f'<figure><div class="scroll">{svg}</div>'
+        f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption(f"How many learners reached each score band. The middle learner has {round(med)}% of the "
                    f"{num(c.max_total)} points; {low} of {len(values)} have less than half.",
                    "A group far to the left: look at the stuck list below first, it is usually one or two "
@@ -721,7 +726,7 @@ def _exercises_section(c: Cohort) -> str:
                 "passed): " + ", ".join(f"{e(ex)} {n}" for ex, n in c.missing.items()) + ".")
     rows = [[r.label, r.tip, str(r.n), str(r.total), str(r.missing), _pct(r.share)] for r in rates]
     return _section("exercises", "2. Pass rate per exercise", (
-        f'<figure><div class="scroll">{svg}</div>'
+        f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption("For each exercise, how many graded learners pass it now (green: 80% or more, amber: 50 to 79%, "
                    f"red: under half). Lowest among those who handed it in: {e(words)}.{miss}",
                    "A sudden drop after a run of high bars marks where the course gets hard: go over that lesson "
@@ -804,7 +809,7 @@ def _stuck_section(c: Cohort) -> str:
             f"<div>{said}:</div><blockquote>{rich(s.message)}</blockquote>"
             f'<div class="who">Stuck here: {e(", ".join(s.learners))}</div></li>')
     return _section("stuck", head, (
-        f'<figure><div class="scroll">{svg}</div>'
+        f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption("The checks that most learners' latest results fail, most first, each with the message most of "
                    "them get and who they are. A learner counts once per check, from their newest graded "
                    "submission; exercises not handed in are left out.",
@@ -829,7 +834,7 @@ def _effort_section(c: Cohort) -> str:
     table = [[r.exercise, str(r.learners), _minutes(r.minutes), str(r.timed), _n(r.hints), str(r.hinted),
               _n(r.checks)] for r in rows]
     return _section("effort", head, (
-        f'<figure><div class="scroll">{svg}</div>'
+        f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption("From the progress each learner's workspace recorded (graded learners' newest submission): the "
                    "median time to pass each exercise, the hints shown per learner, and the median number of times "
                    "they ran <code>flowcamp check</code>. Workspaces record when an exercise first passed but not "
