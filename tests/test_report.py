@@ -600,7 +600,7 @@ def demo_cohort(gb: Gradebook, seed: int = 5) -> None:
     gb.finish_run(run, {})
 
 
-def docs_picture(png: Path, height: int = 2600) -> Path:
+def docs_picture(png: Path, height: int = 2200) -> Path:
     """docs/images/cohort-report.png: the top of the report of :func:`demo_cohort`, as Chromium draws it at
     1280 px. Run `uv run python tests/test_report.py` to make it again."""
     import tempfile
@@ -614,7 +614,6 @@ def docs_picture(png: Path, height: int = 2600) -> Path:
         if chromium is None:
             raise SystemExit("Chromium is needed to take the picture (Debian: apt install chromium).")
         run_chromium(chromium, page, (1280, height), out / "profile", png)
-        shutil.copy(page, png.with_suffix(".html")) if png.parent == Path(tmp) else None
     return png
 
 

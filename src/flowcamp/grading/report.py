@@ -403,7 +403,7 @@ def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 13, 
 def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = WIDTH, label_width: int = 260) -> str:
     """Horizontal bars, one per rate, with its label on the left and "n/N · p%" on the right."""
     row, top = 24, 26
-    bar_x, bar_w = label_width + 8, width - label_width - 8 - 120
+    bar_x, bar_w = label_width + 8, width - label_width - 8 - 190
     height = top + row * len(rates) + 10
     body = [_text(bar_x, 16, "0%", size=11, fill=MUTED), _text(bar_x + bar_w, 16, "100%", "end", 11, MUTED)]
     for pct in (0.5,):
