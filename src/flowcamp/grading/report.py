@@ -16,7 +16,7 @@ import json
 import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flowcamp.grading.export import (exercise_maxima, exercise_order, exercise_titles, num, status_words,
@@ -85,6 +85,7 @@ class Effort:
 
 @dataclass
 class Series:
+    key: str  # the learner's key (two learners may share a name)
     learner: str
     points: list[tuple[datetime, float]]
 
@@ -306,7 +307,7 @@ def _scores(subs: list[Submission], results: dict, names: dict[str, str], max_to
         when = _time(sub.submitted_at)
         if sub.hash in by_sub and when and max_total:
             series.setdefault(sub.learner_key, []).append((when, 100 * by_sub[sub.hash] / max_total))
-    return [Series(names.get(k, k), sorted(p)) for k, p in sorted(series.items())]
+    return [Series(k, names.get(k, k), sorted(p)) for k, p in sorted(series.items())]
 
 
 def _done(subs: list[Submission], manifests: dict[str, dict], names: dict[str, str], order: list[str]) -> list[Series]:
@@ -327,7 +328,7 @@ def _done(subs: list[Submission], manifests: dict[str, dict], names: dict[str, s
         when, entries = _time(sub.submitted_at), _progress(manifest)
         if when and entries and not history:
             points[when] = float(sum(1 for ex, e in entries.items() if ex in known and e.get("passed") is True))
-    return [Series(names.get(k, k), sorted(p.items())) for k, p in sorted(series.items()) if p]
+    return [Series(k, names.get(k, k), sorted(p.items())) for k, p in sorted(series.items()) if p]
 
 
 # ---------------------------------------------------------------------------------------------- text
@@ -849,9 +850,10 @@ def _effort_section(c: Cohort) -> str:
 
 def _progress_section(c: Cohort) -> str:
     head = "6. Progress over time"
-    scores = {s.learner: s.points for s in c.scores if s.points}
-    done = {s.learner: s.points for s in c.done if s.points}
-    learners = sorted(set(scores) | set(done), key=str.lower)
+    scores = {s.key: s.points for s in c.scores if s.points}
+    done = {s.key: s.points for s in c.done if s.points}
+    names = {s.key: s.learner for s in [*c.scores, *c.done]}
+    learners = sorted(set(scores) | set(done), key=lambda k: (names[k].lower(), k))
     if not learners:
         return _section("progress", head, '<p class="none">No data: no graded submission and no progress with a '
                         "time.</p>")
@@ -859,12 +861,12 @@ def _progress_section(c: Cohort) -> str:
     lo, hi = min(times), max(times)
     if hi - lo < timedelta(hours=2):
         lo, hi = lo - timedelta(hours=1), hi + timedelta(hours=1)
-    panels = "".join(panel(name, scores.get(name, []), done.get(name, []), lo, hi, len(c.order)) for name in learners)
+    panels = "".join(panel(names[k], scores.get(k, []), done.get(k, []), lo, hi, len(c.order)) for k in learners)
     repeat = any(len(p) > 1 for d in (scores, done) for p in d.values())
     note = "" if repeat else (" <em>Each learner has one point so far: lines appear once learners hand in again "
                               "(or push several <code>flowcamp submit --git</code> commits).</em>")
-    rows = [[name, "score", f"{t:%Y-%m-%d %H:%M}", f"{round(v)}%"] for name in learners for t, v in scores.get(name, [])]
-    rows += [[name, "exercises done", f"{t:%Y-%m-%d %H:%M}", _n(v)] for name in learners for t, v in done.get(name, [])]
+    rows = [[names[k], "score", f"{t:%Y-%m-%d %H:%M}", f"{round(v)}%"] for k in learners for t, v in scores.get(k, [])]
+    rows += [[names[k], "exercises done", f"{t:%Y-%m-%d %H:%M}", _n(v)] for k in learners for t, v in done.get(k, [])]
     legend = (f'<p class="legend"><span class="key score"></span> score of each graded submission (overrides aside) '
               f'<span class="key done"></span> exercises done, as the learner\'s own progress shows (of '
               f"{len(c.order)}) · each panel runs from {lo:%b %d %H:%M} to {hi:%b %d %H:%M} UTC, "
