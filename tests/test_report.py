@@ -510,6 +510,16 @@ def test_hostile_commit_messages_and_manifests_in_the_history(tmp_path):
     assert not list(tmp_path.rglob("MARKER"))
 
 
+def test_a_manifest_too_large_is_passed_over_and_the_total_is_bounded(tmp_path, monkeypatch):
+    big = manifest([A, B], padding="x" * 5000)
+    repo = submitted_repo(tmp_path / "big", [manifest([A]), big, manifest([A, B, D])])
+    monkeypatch.setattr(intake, "HISTORY_BYTES", 4000)
+    history = open_git(repo, tmp_path).manifest[intake.HISTORY_KEY]
+    assert [h["done"] for h in history] == [[A], [A, B, D]]
+    monkeypatch.setattr(intake, "HISTORY_TOTAL", len(json.dumps(manifest([A, B, D]))) + 10)  # the newest only
+    assert intake.HISTORY_KEY not in open_git(repo, tmp_path, "again").manifest
+
+
 # ---------------------------------------------------------------------------------------------- the docs' picture
 NAMES = ["Amara Okafor", "Ben Schultz", "Carmen Díaz", "Dmitri Volkov", "Elif Yılmaz", "Farah Haddad",
          "Gus Lindqvist", "Hana Sato", "Ivan Petrov", "Jade Nguyen", "Kofi Mensah", "Lena Fischer", "Marco Rossi",

@@ -29,7 +29,8 @@ BAD_STATUSES = ("not-found", "corrupt", "empty", "not-a-submission", "unsafe-pat
                 "bad-names", "bad-manifest", "other-course", "clone-failed")
 CLONE_TIMEOUT = 120.0
 HISTORY_COMMITS = 200  # a git source is cloned this many commits deep; its submitted manifests are read from them
-HISTORY_BYTES = 5 * 1024 * 1024  # a submitted manifest in the history larger than this is passed over
+HISTORY_BYTES = 1024 * 1024  # a submitted manifest in the history larger than this is passed over
+HISTORY_TOTAL = 32 * 1024 * 1024  # and all of them together are read up to this (the newest first)
 HISTORY_KEY = "history"  # the grader's key in a stored manifest (see _manifest_history); a learner's is dropped
 LAYOUT_DIR, CLONE_DIR = "layout", "clone"  # inside the caller's dest folder
 _URL = re.compile(r"^(file|ssh|https?|git)://|^[\w.-]+@[\w.-]+:")
@@ -383,8 +384,12 @@ def _manifest_history(clone: Path, course: Course) -> list[dict]:
         wanted = "".join(f"{sha}:{path}\n" for sha, _ in commits).encode()
         sizes = git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)", given=wanted)
         blobs = [ln.split() for ln in sizes.decode("ascii", "replace").splitlines()]
-        small = {b[0] for b in blobs if len(b) == 3 and b[1] == "blob" and int(b[2]) <= HISTORY_BYTES}
         oids = [b[0] if len(b) == 3 else None for b in blobs]
+        small, budget = set(), HISTORY_TOTAL
+        for b in reversed(blobs):
+            if len(b) == 3 and b[1] == "blob" and int(b[2]) <= min(HISTORY_BYTES, budget) and b[0] not in small:
+                small.add(b[0])
+                budget -= int(b[2])
         if len(oids) != len(commits):
             return []
         texts = _read_blobs(git("cat-file", "--batch", given="".join(f"{o}\n" for o in sorted(small)).encode()))

@@ -336,8 +336,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]
 
 
 def e(text) -> str:
-    """Text as HTML (and SVG) text or an attribute value: escaped, control characters dropped."""
-    return html.escape(_CONTROL.sub("", str(text)), quote=True)
+    """Text as HTML (and SVG) text or an attribute value: escaped, control characters dropped (and a lone
+    surrogate, which no UTF-8 file can hold, replaced)."""
+    text = str(text).encode("utf-8", "replace").decode("utf-8")
+    return html.escape(_CONTROL.sub("", text), quote=True)
 
 
 def rich(text) -> str:
