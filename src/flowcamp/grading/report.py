@@ -67,9 +67,10 @@ class Stuck:
     failing: int  # learners whose latest result fails this check
     total: int  # learners with a result for this exercise
     message: str  # the most common failing message, shortened
-    sharing: int  # how many of them see that message
+    sharing: int  # how many of them see that message (or the same with other numbers)
     learners: list[str]
     tags: list[str] = field(default_factory=list)
+    variants: bool = False  # some of those see it with other numbers
 
 
 @dataclass
@@ -219,13 +220,14 @@ def _stuck(graded: list[LearnerGrades], order: list[str], names: dict[str, str])
                 entry["learners"][key] = first_line(str(c.get("message") or ""))
     out = []
     for (ex, name), entry in found.items():
-        messages: dict[str, int] = {}
+        groups: dict[str, list[str]] = {}  # messages that differ only in their numbers go together
         for text in entry["learners"].values():
-            messages[text] = messages.get(text, 0) + 1
-        message, sharing = max(messages.items(), key=lambda kv: (kv[1], kv[0] != "")) if messages else ("", 0)
+            groups.setdefault(re.sub(r"\d+", "#", text), []).append(text)
+        same = max(groups.values(), key=lambda g: (len(g), g[0] != ""))
+        message = max(set(same), key=lambda t: (same.count(t), t))
         who = sorted((names.get(k, k) for k in entry["learners"]), key=str.lower)
         out.append((entry["pos"], Stuck(ex, name, len(who), entry["total"], _short(message, MESSAGE_CHARS) or
-                                        "(no message)", sharing, who, entry["tags"])))
+                                        "(no message)", len(same), who, entry["tags"], len(set(same)) > 1)))
     out.sort(key=lambda p: (-p[1].failing, p[0]))
     return [s for _, s in out[:STUCK_TOP]]
 
@@ -801,9 +803,7 @@ def _stuck_section(c: Cohort) -> str:
     svg = _svg("stuck", width, top + row * len(c.stuck) + 6, "Where learners are stuck", desc, body)
     items = []
     for s in c.stuck:
-        said = ("Their message" if s.failing == 1 else "The message (all of them see it)"
-                if s.sharing == s.failing else f"The most common message ({s.sharing} of them see it)"
-                if s.sharing > 1 else "Each sees a different message, for example")
+        said = _said(s)
         items.append(
             f'<li data-exercise="{e(s.exercise)}" data-check="{e(s.check)}" data-failing="{s.failing}" '
             f'data-sharing="{s.sharing}"><div class="stuck-head"><strong>{e(s.exercise)}</strong>'
@@ -821,6 +821,17 @@ def _stuck_section(c: Cohort) -> str:
                    "better. Messages of hidden and held-out checks are shown here as you see them: do not paste "
                    "them to learners.")
         + f'<ol class="stuck">{"".join(items)}</ol></figure>'))
+
+
+def _said(s: Stuck) -> str:
+    if s.failing == 1:
+        return "Their message"
+    if s.sharing == 1:
+        return "Each sees a different message, for example"
+    more = ", some with other numbers" if s.variants else ""
+    if s.sharing == s.failing:
+        return f"The message (all of them see it{more})"
+    return f"The most common message ({s.sharing} of them see it{more})"
 
 
 def _effort_section(c: Cohort) -> str:
@@ -873,8 +884,11 @@ def _progress_section(c: Cohort) -> str:
               f'<span class="key done"></span> exercises done, as the learner\'s own progress shows (of '
               f"{len(c.order)}) · each panel runs from {lo:%b %d %H:%M} to {hi:%b %d %H:%M} UTC, "
               "the dotted line is 50%</p>")
+    grid = f'<div class="panels" id="plot-progress">{panels}</div>'
+    if not repeat:
+        grid = f"<details><summary>Each learner's one point so far</summary>{grid}</details>"
     return _section("progress", head, (
-        f'<figure>{legend}<div class="panels" id="plot-progress">{panels}</div>'
+        f'<figure>{legend}{grid}'
         + _caption("One small chart per learner, all on the same time axis: the score of every submission that was "
                    "graded, and how many exercises their own progress shows as done, including earlier submits kept "
                    "in a git repository's history." + note,
