@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from flowcamp import proc
 from flowcamp.cli_gradebook import gradebook_app
 from flowcamp.course import Course
-from flowcamp.grading import intake, layout, report
+from flowcamp.grading import githistory, intake, layout, report
 from flowcamp.grading.export import export_all
 from flowcamp.grading.gradebook import FILE_NAME, Gradebook
 from flowcamp.site.screenshots import _unfilter, chromium_command, find_chromium
@@ -487,7 +487,7 @@ def test_ten_thousand_commits_stay_within_the_limit(tmp_path):
     seconds = time.perf_counter() - t0
     assert sub.status == "ok", sub.message
     history = sub.manifest[intake.HISTORY_KEY]
-    assert len(history) == intake.HISTORY_COMMITS
+    assert len(history) == githistory.COMMITS
     assert history[-1]["hints"] == (10_000 % 7) * 2 and history[-1]["done"] == [A, B]
     times = [h["time"] for h in history]
     assert times == sorted(times) and len(set(times)) == len(times)
@@ -515,10 +515,10 @@ def test_hostile_commit_messages_and_manifests_in_the_history(tmp_path):
 def test_a_manifest_too_large_is_passed_over_and_the_total_is_bounded(tmp_path, monkeypatch):
     big = manifest([A, B], padding="x" * 5000)
     repo = submitted_repo(tmp_path / "big", [manifest([A]), big, manifest([A, B, D])])
-    monkeypatch.setattr(intake, "HISTORY_BYTES", 4000)
+    monkeypatch.setattr(githistory, "BYTES", 4000)
     history = open_git(repo, tmp_path).manifest[intake.HISTORY_KEY]
     assert [h["done"] for h in history] == [[A], [A, B, D]]
-    monkeypatch.setattr(intake, "HISTORY_TOTAL", len(json.dumps(manifest([A, B, D]))) + 10)  # the newest only
+    monkeypatch.setattr(githistory, "TOTAL", len(json.dumps(manifest([A, B, D]))) + 10)  # the newest only
     assert intake.HISTORY_KEY not in open_git(repo, tmp_path, "again").manifest
 
 

@@ -17,21 +17,17 @@ import shutil
 import stat
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from flowcamp import proc
 from flowcamp.course import Course
-from flowcamp.grading import layout, unpack
+from flowcamp.grading import githistory, layout, unpack
 from flowcamp.grading.unpack import Bad
 
 BAD_STATUSES = ("not-found", "corrupt", "empty", "not-a-submission", "unsafe-path", "unsafe-link", "too-large",
                 "bad-names", "bad-manifest", "other-course", "clone-failed")
 CLONE_TIMEOUT = 120.0
-HISTORY_COMMITS = 200  # a git source is cloned this many commits deep; its submitted manifests are read from them
-HISTORY_BYTES = 1024 * 1024  # a submitted manifest in the history larger than this is passed over
-HISTORY_TOTAL = 32 * 1024 * 1024  # and all of them together are read up to this (the newest first)
-HISTORY_KEY = "history"  # the grader's key in a stored manifest (see _manifest_history); a learner's is dropped
+HISTORY_KEY = "history"  # the grader's key in a stored manifest (githistory.manifest_history); a learner's is dropped
 LAYOUT_DIR, CLONE_DIR = "layout", "clone"  # inside the caller's dest folder
 _URL = re.compile(r"^(file|ssh|https?|git)://|^[\w.-]+@[\w.-]+:")
 # proc.SAFE_GIT_CONFIG with ssh allowed (never prompting), plus no submodules and every received object checked.
@@ -305,7 +301,7 @@ def _from_git(source: str, dest: Path, root: Path, budget: unpack.Budget, course
                               open=lambda: unpack.open_nofollow(manifest))] if has_manifest else []
         _copy_folders(clone, unpack.exercise_dirs(clone, strict=True), root, budget, sub.label, extra, "leave")
         if has_manifest:
-            sub.history = _manifest_history(clone, course)
+            sub.history = githistory.manifest_history(clone, course)
         repos = snap / layout.GIT_REPOS_DIR
         if has_manifest and repos.is_dir() and not repos.is_symlink():
             for tarball in sorted(repos.glob("*/*.tar.gz")):
@@ -324,9 +320,9 @@ def _from_git(source: str, dest: Path, root: Path, budget: unpack.Budget, course
 def _clone(source: str, clone: Path, cwd: Path, label: str) -> None:
     url = source if _URL.match(source) else str(Path(source).resolve())
     # --no-local: a path is fetched like a URL (no hardlinks or copies of its object folder); --template=: no
-    # hooks or config from templates; no tags; the working tree is graded, and the last HISTORY_COMMITS commits
+    # hooks or config from templates; no tags; the working tree is graded, and the last githistory.COMMITS commits
     # are read only for the submitted manifests' progress (the cohort report's progress over time).
-    args = ["git", *_CLONE_CONFIG, "clone", "--quiet", "--no-local", "--depth", str(HISTORY_COMMITS), "--no-tags",
+    args = ["git", *_CLONE_CONFIG, "clone", "--quiet", "--no-local", "--depth", str(githistory.COMMITS), "--no-tags",
             "--template=", "--", url, str(clone)]
     done = proc.run_limited(args, cwd=cwd, env=proc.git_env(), limit=CLONE_TIMEOUT)
     if done.timed_out or done.code != 0:
@@ -358,81 +354,6 @@ def _unpack_repo(tarball: Path, root: Path, budget: unpack.Budget, course: Cours
         kept = [f"{layout.WORKSPACE_DIR}/{ex.path}/{n}" if (n == repo or n.startswith(repo + "/"))
                 and not layout.excluded(Path(n)) else None for n in names]
         unpack.write_all(entries, names, kept, root, budget, label)
-
-
-def _manifest_history(clone: Path, course: Course) -> list[dict]:
-    """What each commit of ``submission/manifest.json`` (one per `flowcamp submit --git`) in the clone's last
-    HISTORY_COMMITS commits says of the learner's progress, oldest first: ``{"time", "commit", "done", "hints",
-    "checks"}`` (time: the commit's, UTC; done: ids of this course's exercises passed by then, in course order;
-    hints and checks: totals). Read with git's plumbing and no configuration that runs anything; a manifest that
-    is no JSON, or too large, is passed over. Any failure gives what was read so far (never an error: the
-    history only feeds the report)."""
-    path = f"{layout.GIT_SNAPSHOT_DIR}/{layout.GIT_MANIFEST}"
-
-    def git(*args: str, given: bytes | None = None) -> bytes:
-        done = subprocess.run(proc.safe_git(clone, *args), input=given, capture_output=True, env=proc.git_env(),
-                              timeout=60, **({} if given is not None else {"stdin": subprocess.DEVNULL}))
-        return done.stdout if done.returncode == 0 else b""
-
-    try:
-        log = git("log", "-n", str(HISTORY_COMMITS), "--no-renames", "--format=%H %ct", "--", path)
-        commits = [ln.split() for ln in log.decode("ascii", "replace").splitlines()]
-        commits = [c for c in commits if len(c) == 2 and re.fullmatch(r"[0-9a-f]{40,64}", c[0])
-                   and c[1].isdigit()][::-1]
-        if not commits:
-            return []
-        wanted = "".join(f"{sha}:{path}\n" for sha, _ in commits).encode()
-        sizes = git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)", given=wanted)
-        blobs = [ln.split() for ln in sizes.decode("ascii", "replace").splitlines()]
-        oids = [b[0] if len(b) == 3 else None for b in blobs]
-        small, budget = set(), HISTORY_TOTAL
-        for b in reversed(blobs):
-            if len(b) == 3 and b[1] == "blob" and int(b[2]) <= min(HISTORY_BYTES, budget) and b[0] not in small:
-                small.add(b[0])
-                budget -= int(b[2])
-        if len(oids) != len(commits):
-            return []
-        texts = _read_blobs(git("cat-file", "--batch", given="".join(f"{o}\n" for o in sorted(small)).encode()))
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return []
-    ids = [ex.id for ex in course.exercises]
-    out = []
-    for (sha, seconds), oid in zip(commits, oids):
-        try:
-            data = json.loads(texts[oid].decode("utf-8")) if oid in texts else None
-        except ValueError:
-            data = None
-        progress = data.get("progress") if isinstance(data, dict) else None
-        entries = progress.get("exercises") if isinstance(progress, dict) else None
-        if not isinstance(entries, dict):
-            continue
-        entries = {k: v for k, v in entries.items() if k in ids and isinstance(v, dict)}
-        out.append({"time": datetime.fromtimestamp(min(int(seconds), 253402300799), timezone.utc)
-                    .isoformat(timespec="seconds"), "commit": sha[:12],
-                    "done": [i for i in ids if entries.get(i, {}).get("passed") is True],
-                    "hints": sum(_count(v.get("hints_shown")) for v in entries.values()),
-                    "checks": sum(_count(v.get("checks")) for v in entries.values())})
-    return out
-
-
-def _read_blobs(raw: bytes) -> dict[str, bytes]:
-    """`git cat-file --batch` output as object id -> contents."""
-    out, at = {}, 0
-    while at < len(raw):
-        end = raw.index(b"\n", at)
-        head = raw[at:end].split()
-        if len(head) != 3:  # "<oid> missing"
-            at = end + 1
-            continue
-        size = int(head[2])
-        out[head[0].decode("ascii", "replace")] = raw[end + 1:end + 1 + size]
-        at = end + 1 + size + 1
-    return out
-
-
-def _count(value) -> int:
-    """A progress counter as the learner's workspace wrote it: a whole number from 0 to 10,000, else 0."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000 else 0
 
 
 def _keep_history(sub: Submission) -> None:

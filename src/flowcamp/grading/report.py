@@ -6,111 +6,24 @@ over time (graded submissions, and the submitted manifests a git repository keep
 
 It is the instructor's: hidden checks are named, and messages about held-out data appear as the gradebook has
 them. Everything a learner wrote (names, messages, ids in a manifest) is escaped, and a Content-Security-Policy
-forbids scripts besides. :func:`collect` turns the gradebook into plain numbers; :func:`render` draws them.
+forbids scripts besides. :mod:`.cohort` turns the gradebook into plain numbers, :mod:`.charts` draws them, and
+this module lays out the page.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
 import statistics
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from flowcamp.grading.export import (exercise_maxima, exercise_order, exercise_titles, num, status_words,
-                                     write_atomic)
-from flowcamp.grading.gradebook import Gradebook, LearnerGrades, Submission, now, utc_iso
+from flowcamp.grading.charts import (BAR, FONT, GOOD, GRID, INK, LOW, MIDDLE, MIN_WIDTH, MUTED, WIDTH, bar_svg,
+                                     chart_svg, e, effort_chart, hbars, histogram, minutes, number, panel, pct,
+                                     rich, svg_text)
+from flowcamp.grading.cohort import Cohort, Rate, Stuck, collect, short, time_words
+from flowcamp.grading.export import num, write_atomic
+from flowcamp.grading.gradebook import Gradebook
 
 REPORT_NAME = "report.html"
-STUCK_TOP = 10  # checks listed under "where learners are stuck"
-MESSAGE_CHARS = 220  # a failing message is shortened to this
-NAME_CHARS = 40  # a learner's name in lists and labels
-NO_CHECK = "(no check finished)"  # a failing result with no checks: an error or a time-out before them
-HISTORY_KEY = "history"  # intake.HISTORY_KEY, not imported: intake brings in the course and git machinery
-
-# Colours: each one also has words or numbers beside it, never colour alone.
-INK, MUTED, GRID, BAR = "#1f2933", "#52606d", "#d9e2ec", "#3b6fb6"
-GOOD, MIDDLE, LOW = "#2f7d4f", "#b7791f", "#c0392b"
-WIDTH = 960  # every chart's own width; a page narrower than MIN_WIDTH scrolls it sideways
-MIN_WIDTH = 640
-FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-
-
-# ---------------------------------------------------------------------------------------------- the numbers
-@dataclass
-class Rate:
-    """One bar: ``n`` of ``total`` learners passed (or failed, for the stuck list)."""
-
-    label: str
-    n: int
-    total: int
-    tip: str = ""
-    tags: list[str] = field(default_factory=list)
-    missing: int = 0  # of ``total``: not handed in
-
-    @property
-    def tried(self) -> float | None:
-        """The share passed among those who handed it in."""
-        return self.n / (self.total - self.missing) if self.total > self.missing else None
-
-    @property
-    def share(self) -> float | None:
-        return self.n / self.total if self.total else None
-
-
-@dataclass
-class Stuck:
-    exercise: str
-    check: str
-    failing: int  # learners whose latest result fails this check
-    total: int  # learners with a result for this exercise
-    message: str  # the most common failing message, shortened
-    sharing: int  # how many of them see that message (or the same with other numbers)
-    learners: list[str]
-    tags: list[str] = field(default_factory=list)
-    variants: bool = False  # some of those see it with other numbers
-
-
-@dataclass
-class Effort:
-    exercise: str
-    learners: int  # learners whose progress mentions this exercise
-    minutes: float | None  # median time to pass (see _effort)
-    timed: int
-    hints: float | None  # mean hints shown per learner with progress
-    hinted: int  # learners who asked for at least one hint
-    checks: float | None  # median checks run
-
-
-@dataclass
-class Series:
-    key: str  # the learner's key (two learners may share a name)
-    learner: str
-    points: list[tuple[datetime, float]]
-
-
-@dataclass
-class Cohort:
-    generated: str
-    runs: list[dict]
-    learners: int
-    graded_learners: int
-    submissions: int
-    graded_submissions: int
-    unusable: list[tuple[str, str, str]]  # (label, status, message)
-    order: list[str]
-    titles: dict[str, str]
-    max_total: float
-    totals: list[tuple[str, float]]  # (learner, percent of the maximum)
-    exercises: list[Rate]
-    checks: dict[str, list[Rate]]
-    stuck: list[Stuck]
-    missing: dict[str, int]  # exercise -> learners whose submission did not have it
-    effort: list[Effort]
-    scores: list[Series]  # percent of the maximum, per graded submission
-    done: list[Series]  # exercises done, per submitted manifest
 
 
 def write_report(gb: Gradebook, out: Path, course=None) -> Path:
@@ -120,434 +33,6 @@ def write_report(gb: Gradebook, out: Path, course=None) -> Path:
     return path
 
 
-def collect(gb: Gradebook, course=None) -> Cohort:
-    grades = gb.grades(graded_only=True)
-    order = exercise_order(gb, grades, course)
-    titles = exercise_titles(course)
-    maxima = exercise_maxima(gb, order, course)
-    max_total = sum(maxima.values())
-    subs = gb.submissions()
-    results = gb.latest_results()
-    graded_hashes = {h for h, _ in results}
-    graded = [lg for lg in grades if lg.submission and lg.submission.hash in graded_hashes]
-    manifests = _manifests(gb)
-    names = {lg.key: display_name(lg.name, lg.key) for lg in grades}
-    for sub in subs:
-        names.setdefault(sub.learner_key, display_name(sub.name, sub.learner_key))
-    return Cohort(
-        generated=_when(now()), runs=gb.runs(), learners=len(grades), graded_learners=len(graded),
-        submissions=len(subs), graded_submissions=len({s.hash for s in subs} & graded_hashes),
-        unusable=[(s.label or s.hash[:12], s.status, s.message) for s in subs if s.status not in ("ok", "")],
-        order=order, titles=titles, max_total=max_total,
-        totals=[(names[lg.key], 100 * lg.total / max_total if max_total else 0.0) for lg in graded],
-        exercises=_exercise_rates(graded, order, titles), checks=_check_rates(graded, order),
-        stuck=_stuck(graded, order, names), missing=_missing(graded, order),
-        effort=_effort(graded, order, manifests),
-        scores=_scores(subs, results, names, max_total), done=_done(subs, manifests, names, order))
-
-
-def display_name(name: str | None, key: str) -> str:
-    text = " ".join(str(name or "").split()) or key
-    return _short(text, NAME_CHARS)
-
-
-def _manifests(gb: Gradebook) -> dict[str, dict]:
-    out = {}
-    for h, text in gb.con.execute("SELECT hash, manifest FROM submissions").fetchall():
-        try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            data = {}
-        out[h] = data if isinstance(data, dict) else {}
-    return out
-
-
-def _checks_of(doc: dict | None) -> list[dict]:
-    return [c for c in (doc or {}).get("checks") or [] if isinstance(c, dict)]
-
-
-def _tags(c: dict) -> list[str]:
-    return [t for t, on in (("hidden", c.get("visibility") == "hidden"), ("held-out", bool(c.get("heldout"))))
-            if on]
-
-
-def _exercise_rates(graded: list[LearnerGrades], order: list[str], titles: dict[str, str]) -> list[Rate]:
-    out = []
-    for ex in order:
-        marks = [lg.marks[ex] for lg in graded if ex in lg.marks and lg.marks[ex].doc is not None]
-        out.append(Rate(ex, sum(m.status == "pass" for m in marks), len(marks), titles.get(ex, ""),
-                        missing=sum(m.status == "missing" for m in marks)))
-    return out
-
-
-def _check_rates(graded: list[LearnerGrades], order: list[str]) -> dict[str, list[Rate]]:
-    out: dict[str, list[Rate]] = {}
-    for ex in order:
-        rates: dict[str, Rate] = {}
-        for lg in graded:
-            mark = lg.marks.get(ex)
-            if mark is None:
-                continue
-            for c in _checks_of(mark.doc):
-                name = str(c.get("name") or "(unnamed check)")
-                rate = rates.setdefault(name, Rate(name, 0, 0, tags=_tags(c)))
-                rate.total += 1
-                rate.n += c.get("status") == "pass"
-        if rates:
-            out[ex] = list(rates.values())
-    return out
-
-
-def _stuck(graded: list[LearnerGrades], order: list[str], names: dict[str, str]) -> list[Stuck]:
-    """The checks most learners fail in their latest result, most first (then in course order)."""
-    found: dict[tuple[str, str], dict] = {}
-    for x, ex in enumerate(order):
-        marks = {lg.key: lg.marks[ex] for lg in graded if ex in lg.marks and lg.marks[ex].doc is not None}
-        total = len(marks)
-        for key, mark in marks.items():
-            if mark.status in ("pass", "missing", "ungraded"):
-                continue
-            checks = _checks_of(mark.doc)
-            failing = [c for c in checks if c.get("status") != "pass"]
-            if not checks:
-                failing = [{"name": NO_CHECK, "message": mark.doc.get("message") or status_words(mark.status)}]
-            for c in failing:
-                name = str(c.get("name") or "(unnamed check)")
-                entry = found.get((ex, name))
-                if entry is None:
-                    where = (x, checks.index(c) if c in checks else -1)
-                    entry = found[(ex, name)] = {"pos": where, "total": total, "learners": {}, "tags": _tags(c)}
-                entry["learners"][key] = first_line(str(c.get("message") or ""))
-    out = []
-    for (ex, name), entry in found.items():
-        groups: dict[str, list[str]] = {}  # messages that differ only in their numbers go together
-        for text in entry["learners"].values():
-            groups.setdefault(re.sub(r"\d+", "#", text), []).append(text)
-        same = max(groups.values(), key=lambda g: (len(g), g[0] != ""))
-        message = max(set(same), key=lambda t: (same.count(t), t))
-        who = sorted((names.get(k, k) for k in entry["learners"]), key=str.lower)
-        out.append((entry["pos"], Stuck(ex, name, len(who), entry["total"], _short(message, MESSAGE_CHARS) or
-                                        "(no message)", len(same), who, entry["tags"], len(set(same)) > 1)))
-    out.sort(key=lambda p: (-p[1].failing, p[0]))
-    return [s for _, s in out[:STUCK_TOP]]
-
-
-def _missing(graded: list[LearnerGrades], order: list[str]) -> dict[str, int]:
-    out = {}
-    for ex in order:
-        n = sum(1 for lg in graded if ex in lg.marks and lg.marks[ex].status == "missing")
-        if n:
-            out[ex] = n
-    return out
-
-
-def first_line(text: str) -> str:
-    """A message as one line: its first line with text, spaces squeezed."""
-    for line in text.splitlines():
-        if line.strip():
-            return " ".join(line.split())
-    return ""
-
-
-def _progress(manifest: dict) -> dict[str, dict]:
-    progress = manifest.get("progress") if isinstance(manifest, dict) else None
-    entries = progress.get("exercises") if isinstance(progress, dict) else None
-    return {str(k): v for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
-
-
-def _count(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10_000 else None
-
-
-def _time(value) -> datetime | None:
-    iso = utc_iso(value)
-    return datetime.fromisoformat(iso) if iso else None
-
-
-def _effort(graded: list[LearnerGrades], order: list[str], manifests: dict[str, dict]) -> list[Effort]:
-    """Per exercise, from each graded learner's own progress: hints shown, checks run, and the time to pass.
-    A workspace records when an exercise first passed, not when work on it began; the time is from the start
-    the progress records (``started_at``), else from the learner's previous pass."""
-    per: dict[str, dict[str, list]] = {ex: {"hints": [], "checks": [], "minutes": [], "learners": []} for ex in order}
-    for lg in graded:
-        entries = _progress(manifests.get(lg.submission.hash, {}))
-        passes = sorted((t, ex) for ex, e in entries.items() if (t := _time(e.get("passed_at"))))
-        for ex in order:
-            e = entries.get(ex)
-            if e is None:
-                continue
-            row = per[ex]
-            row["learners"].append(lg.key)
-            hints, checks = _count(e.get("hints_shown")), _count(e.get("checks"))
-            row["hints"].append(hints or 0)
-            if checks is not None:
-                row["checks"].append(checks)
-            passed = _time(e.get("passed_at"))
-            start = _time(e.get("started_at") or e.get("started"))
-            if passed and start is None:
-                before = [t for t, other in passes if t < passed and other != ex]
-                start = before[-1] if before else None
-            if passed and start and passed > start:
-                row["minutes"].append((passed - start).total_seconds() / 60)
-    out = []
-    for ex in order:
-        row = per[ex]
-        n = len(row["learners"])
-        out.append(Effort(ex, n, statistics.median(row["minutes"]) if row["minutes"] else None, len(row["minutes"]),
-                          statistics.fmean(row["hints"]) if n else None, sum(1 for h in row["hints"] if h),
-                          statistics.median(row["checks"]) if row["checks"] else None))
-    return out
-
-
-def _scores(subs: list[Submission], results: dict, names: dict[str, str], max_total: float) -> list[Series]:
-    """Each learner's graded submissions: score (as graded, overrides aside) in percent of the maximum."""
-    by_sub: dict[str, float] = {}
-    for (h, _), (_, score, _, _) in results.items():
-        by_sub[h] = by_sub.get(h, 0.0) + score
-    series: dict[str, list] = {}
-    for sub in subs:
-        when = _time(sub.submitted_at)
-        if sub.hash in by_sub and when and max_total:
-            series.setdefault(sub.learner_key, []).append((when, 100 * by_sub[sub.hash] / max_total))
-    return [Series(k, names.get(k, k), sorted(p)) for k, p in sorted(series.items())]
-
-
-def _done(subs: list[Submission], manifests: dict[str, dict], names: dict[str, str], order: list[str]) -> list[Series]:
-    """Exercises done by each learner over time: every usable submission's own progress at its time, and the
-    manifests a git repository held before it (``history``, written by intake)."""
-    known = set(order)
-    series: dict[str, dict[datetime, float]] = {}
-    for sub in subs:
-        if sub.status not in ("ok", ""):
-            continue
-        manifest = manifests.get(sub.hash, {})
-        points = series.setdefault(sub.learner_key, {})
-        history = manifest.get(HISTORY_KEY)
-        history = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
-        for h in history:  # its newest point is this submission's own manifest
-            if (t := _time(h.get("time"))) and isinstance(h.get("done"), list):
-                points[t] = float(len({d for d in h["done"] if isinstance(d, str) and d in known}))
-        when, entries = _time(sub.submitted_at), _progress(manifest)
-        if when and entries and not history:
-            points[when] = float(sum(1 for ex, e in entries.items() if ex in known and e.get("passed") is True))
-    return [Series(k, names.get(k, k), sorted(p.items())) for k, p in sorted(series.items()) if p]
-
-
-# ---------------------------------------------------------------------------------------------- text
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029\ufffe\uffff]")
-
-
-def e(text) -> str:
-    """Text as HTML (and SVG) text or an attribute value: escaped, control characters dropped (and a lone
-    surrogate, which no UTF-8 file can hold, replaced)."""
-    text = str(text).encode("utf-8", "replace").decode("utf-8")
-    return html.escape(_CONTROL.sub("", text), quote=True)
-
-
-def rich(text) -> str:
-    """Escaped text in which `code` (as the grader's and the checks' messages write it) shows as code."""
-    return re.sub(r"`([^`\n]{1,200})`", r"<code>\1</code>", e(text))
-
-
-def _when(value) -> str:
-    """A time as '2026-12-03 10:42 UTC' ('?' when it is none)."""
-    t = _time(value)
-    return t.strftime("%Y-%m-%d %H:%M UTC") if t else "?"
-
-
-def _short(text: str, limit: int) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _pct(share: float | None) -> str:
-    return "no data" if share is None else f"{round(100 * share)}%"
-
-
-def _tone(share: float | None) -> str:
-    if share is None:
-        return GRID
-    return GOOD if share >= 0.8 else MIDDLE if share >= 0.5 else LOW
-
-
-def _minutes(m: float | None) -> str:
-    if m is None:
-        return "no data"
-    if m < 1:
-        return "under 1 min"
-    if m < 90:
-        return f"{round(m)} min"
-    if m < 48 * 60:
-        return f"{m / 60:.1f} h" if m < 600 else f"{round(m / 60)} h"
-    return f"{m / 1440:.1f} days"
-
-
-def _n(x: float | None, digits: int = 1) -> str:
-    if x is None:
-        return "no data"
-    return str(int(x)) if float(x).is_integer() else f"{x:.{digits}f}"
-
-
-# ---------------------------------------------------------------------------------------------- SVG
-def _svg(plot: str, width: int, height: int, title: str, desc: str, body: list[str]) -> str:
-    return (f'<svg class="chart" id="svg-{plot}" data-plot="{plot}" xmlns="http://www.w3.org/2000/svg" '
-            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-labelledby="svg-{plot}-t svg-{plot}-d" font-family="{e(FONT)}" font-size="13" fill="{INK}">'
-            f'<title id="svg-{plot}-t">{e(title)}</title><desc id="svg-{plot}-d">{e(desc)}</desc>'
-            + "".join(body) + "</svg>")
-
-
-def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 13, fill: str = INK,
-          weight: str = "normal", cls: str = "") -> str:
-    extra = f' class="{cls}"' if cls else ""
-    bold = ' font-weight="bold"' if weight != "normal" else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}"{bold}{extra}>'
-            f"{e(text)}</text>")
-
-
-def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = WIDTH, label_width: int = 260) -> str:
-    """Horizontal bars, one per rate, with its label on the left and "n/N · p%" on the right."""
-    row, top = 24, 26
-    bar_x, bar_w = label_width + 8, width - label_width - 8 - 190
-    height = top + row * len(rates) + 10
-    body = [_text(bar_x, 16, "0%", size=11, fill=MUTED), _text(bar_x + bar_w, 16, "100%", "end", 11, MUTED)]
-    for pct in (0.5,):
-        x = bar_x + bar_w * pct
-        body.append(f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="{height - 8}" stroke="{GRID}" '
-                    'stroke-dasharray="3 3"/>')
-        body.append(_text(x, 16, "50%", "middle", 11, MUTED))
-    for i, r in enumerate(rates):
-        y = top + i * row
-        share = r.share
-        tip = f"{r.label}{': ' + r.tip if r.tip else ''}: {r.n} of {r.total} passed ({_pct(share)})"
-        body.append(f'<g class="bar" data-label="{e(r.label)}" data-n="{r.n}" data-total="{r.total}">'
-                    f"<title>{e(tip)}</title>")
-        body.append(_text(label_width, y + 15, _short(r.label, label_width // 7), "end"))
-        body.append(f'<rect x="{bar_x}" y="{y + 3}" width="{bar_w}" height="{row - 8}" fill="#f0f4f8" rx="2"/>')
-        if share:
-            body.append(f'<rect x="{bar_x}" y="{y + 3}" width="{bar_w * share:.1f}" height="{row - 8}" '
-                        f'fill="{_tone(share)}" rx="2"/>')
-        if r.missing and r.total:  # not handed in: grey, at the far end, and said in words
-            w = bar_w * r.missing / r.total
-            body.append(f'<rect class="missing" x="{bar_x + bar_w - w:.1f}" y="{y + 3}" width="{w:.1f}" '
-                        f'height="{row - 8}" fill="{GRID}" rx="2"/>')
-        words = f"{r.n}/{r.total} · {_pct(share)}" if r.total else "not graded"
-        if r.missing:
-            words += f" · {r.missing} not in"
-        body.append(_text(bar_x + bar_w + 8, y + 15, words, fill=INK if r.total else MUTED) + "</g>")
-    return _svg(plot, width, height, title, desc, body)
-
-
-def histogram(plot: str, title: str, desc: str, values: list[float], width: int = 720, height: int = 300) -> str:
-    """Percentages in ten bins of 10 points (100% in the last), each bar labelled with its count."""
-    counts = [0] * 10
-    for v in values:
-        counts[min(9, max(0, int(v // 10)))] += 1
-    left, right, top, bottom = 56, 12, 24, 44
-    plot_w, plot_h = width - left - right, height - top - bottom
-    step = max(1, -(-max(counts) // 5))
-    most = step * max(1, -(-max(counts) // step))  # the axis ends on a tick
-    body = []
-    for tick in range(0, most + 1, step):
-        y = top + plot_h - plot_h * tick / most
-        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>')
-        body.append(_text(left - 6, y + 4, str(tick), "end", 11, MUTED))
-    bw = plot_w / 10
-    for i, c in enumerate(counts):
-        x, h = left + i * bw, plot_h * c / most
-        label = f"{i * 10}–{i * 10 + 10}%"
-        body.append(f'<g class="bar" data-bin="{i * 10}" data-n="{c}"><title>{e(label)}: {c} learner'
-                    f'{"s" if c != 1 else ""}</title>')
-        if c:
-            body.append(f'<rect x="{x + 3:.1f}" y="{top + plot_h - h:.1f}" width="{bw - 6:.1f}" height="{h:.1f}" '
-                        f'fill="{_tone((i + 0.5) / 10)}" rx="2"/>')
-            body.append(_text(x + bw / 2, top + plot_h - h - 5, str(c), "middle", 12, weight="bold"))
-        body.append(_text(x + bw / 2, top + plot_h + 16, f"{i * 10}–{i * 10 + 10}", "middle", 11, MUTED) + "</g>")
-    body.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="{MUTED}"/>')
-    body.append(_text(left + plot_w / 2, height - 6, "score, percent of the maximum", "middle", 12, MUTED))
-    body.append(_text(12, top + plot_h / 2, "learners", "middle", 12, MUTED).replace(
-        "<text ", f'<text transform="rotate(-90 12 {top + plot_h / 2:.1f})" ', 1))
-    return _svg(plot, width, height, title, desc, body)
-
-
-def panel(learner: str, scores: list[tuple[datetime, float]], done: list[tuple[datetime, float]], lo: datetime,
-          hi: datetime, exercises: int) -> str:
-    """One learner's small chart on the cohort's time axis: the score of each graded submission (solid line,
-    round dots) and the exercises their own progress shows as done (dashed line, squares), both in percent."""
-    width, height, left, right, top, bottom = 240, 104, 8, 8, 24, 22
-    plot_w, plot_h = width - left - right, height - top - bottom
-    span = (hi - lo).total_seconds() or 1.0
-
-    def sx(t: datetime) -> float:
-        return left + plot_w * (t - lo).total_seconds() / span
-
-    def sy(v: float) -> float:
-        return top + plot_h - plot_h * max(0.0, min(v, 100.0)) / 100
-
-    body = [_text(left, 14, _short(learner, 30), size=12, weight="bold"),
-            f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#f8fafc" stroke="{GRID}"/>',
-            f'<line x1="{left}" y1="{sy(50):.1f}" x2="{left + plot_w}" y2="{sy(50):.1f}" stroke="{GRID}" '
-            'stroke-dasharray="2 3"/>']
-    words = []
-    for measure, points, colour, dash in (("score", scores, BAR, ""), ("done", done, GOOD, ' stroke-dasharray="5 3"')):
-        if not points:
-            continue
-        values = [(t, v if measure == "score" else 100 * v / (exercises or 1)) for t, v in points]
-        said = "; ".join(f"{t:%b %d %H:%M} {round(v)}%" if measure == "score" else f"{t:%b %d %H:%M} {_n(raw)} done"
-                         for (t, v), (_, raw) in zip(values, points))
-        body.append(f'<g class="line" data-measure="{measure}" data-points="{len(points)}"><title>'
-                    f"{e(learner)}, {'score' if measure == 'score' else 'exercises done'}: {e(said)}</title>")
-        if len(values) > 1:
-            body.append(f'<polyline points="{" ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in values)}" fill="none" '
-                        f'stroke="{colour}" stroke-width="2"{dash}/>')
-        for t, v in values:
-            body.append(f'<circle cx="{sx(t):.1f}" cy="{sy(v):.1f}" r="3" fill="{colour}"/>' if measure == "score"
-                        else f'<rect x="{sx(t) - 2.5:.1f}" y="{sy(v) - 2.5:.1f}" width="5" height="5" '
-                             f'fill="{colour}"/>')
-        body.append("</g>")
-        words.append(f"{round(values[-1][1])}%" if measure == "score" else f"{_n(points[-1][1])}/{exercises} done")
-    body.append(_text(left, height - 6, " · ".join(words), size=11, fill=MUTED))
-    return (f'<svg class="spark" data-plot="progress" data-learner="{e(learner)}" xmlns="http://www.w3.org/2000/svg" '
-            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" font-family="{e(FONT)}" '
-            f'fill="{INK}"><title>{e(learner)}: {e(" · ".join(words))}</title>' + "".join(body) + "</svg>")
-
-
-def effort_chart(plot: str, title: str, desc: str, rows: list[Effort], width: int = WIDTH,
-                 label_width: int = 190) -> str:
-    """Three small bar panels side by side, one row per exercise: time to pass, hints, checks run."""
-    row, top = 22, 34
-    panels = [("median time to pass", "minutes", lambda r: r.minutes, _minutes),
-              ("hints per learner", "hints", lambda r: r.hints, lambda v: _n(v)),
-              ("median checks run", "checks", lambda r: r.checks, lambda v: _n(v))]
-    panel_w = (width - label_width - 10) / len(panels)
-    height = top + row * len(rows) + 8
-    body = []
-    for p, (head, _, get, fmt) in enumerate(panels):
-        x0 = label_width + 10 + p * panel_w
-        values = [get(r) for r in rows if get(r) is not None]
-        most = max(values) if values else 0
-        body.append(_text(x0, 16, head, size=12, weight="bold"))
-        body.append(f'<g class="panel" data-panel="{e(head)}">')
-        for i, r in enumerate(rows):
-            y = top + i * row
-            v = get(r)
-            if v is None:
-                body.append(_text(x0, y + 14, "no data", size=11, fill=MUTED, cls="no-data"))
-                continue
-            w = (panel_w - 80) * (v / most if most else 0)
-            body.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(w, 1.5):.1f}" height="{row - 8}" '
-                        f'fill="{BAR}" rx="2"/>')
-            body.append(_text(x0 + max(w, 1.5) + 5, y + 14, fmt(v), size=11))
-        body.append("</g>")
-    for i, r in enumerate(rows):
-        y = top + i * row
-        body.append(f'<g class="row" data-exercise="{e(r.exercise)}" data-learners="{r.learners}">'
-                    f"<title>{e(r.exercise)}: progress from {r.learners} learner(s)</title>"
-                    + _text(label_width, y + 14, _short(r.exercise, label_width // 7), "end") + "</g>")
-    return _svg(plot, width, height, title, desc, body)
-
-
-# ---------------------------------------------------------------------------------------------- HTML
 CSS = f"""
 *{{box-sizing:border-box}}
 body{{margin:0;font-family:{FONT};color:{INK};background:#f5f7fa;line-height:1.45;font-size:16px}}
@@ -654,8 +139,9 @@ def _header(c: Cohort) -> str:
               ("unusable submissions", len(c.unusable), " bad" if c.unusable else "")]
     boxes = "".join(f'<div class="count{cls}" data-count="{e(k)}"><b>{n}</b>{e(k)}</div>' for k, n, cls in counts)
     if run:
-        when = f"Last grading run: started {_when(run.get('started_at'))}, " + (
-            f"finished {_when(run['finished_at'])}" if run.get("finished_at") else "not finished (stopped, or running)")
+        when = f"Last grading run: started {time_words(run.get('started_at'))}, " + (
+            f"finished {time_words(run['finished_at'])}" if run.get("finished_at")
+            else "not finished (stopped, or running)")
         seed = f"held-out seed {run.get('seed')}" if run.get("seed") is not None else "no seed recorded"
         meta = (f"{e(when)}; {e(seed)}; course version {e(run.get('course_version') or '?')}; "
                 f"{len(c.runs)} run{'s' if len(c.runs) != 1 else ''} in this gradebook.")
@@ -663,7 +149,7 @@ def _header(c: Cohort) -> str:
         meta = "No grading run is recorded in this gradebook yet."
     bad = ""
     if c.unusable:
-        items = "".join(f"<li><strong>{e(label)}</strong> ({e(status)}): {rich(_short(message, 400))}</li>"
+        items = "".join(f"<li><strong>{e(label)}</strong> ({e(status)}): {rich(short(message, 400))}</li>"
                         for label, status, message in c.unusable)
         bad = (f'<h2 id="unusable-h">Submissions that could not be graded</h2><ul class="unusable">{items}</ul>'
                "<p>Each message says what to do; after the learner hands in again, run the same "
@@ -687,7 +173,7 @@ def _glance(c: Cohort) -> str:
     if rated:
         r = rated[0]
         lines.append(f'<a href="#exercises">Hardest exercise</a>: {e(r.label)}, passed by {r.n} of the '
-                     f"{r.total - r.missing} who handed it in ({_pct(r.tried)}).")
+                     f"{r.total - r.missing} who handed it in ({pct(r.tried)}).")
     if c.stuck:
         s = c.stuck[0]
         lines.append(f'<a href="#stuck">Most stuck</a>: {e(s.exercise)}, "{e(s.check)}": {s.failing} of {s.total} '
@@ -729,7 +215,7 @@ def _exercises_section(c: Cohort) -> str:
     if c.missing:
         miss = (" Grey, \"not in\": learners whose submission did not have the exercise (they count as not "
                 "passed): " + ", ".join(f"{e(ex)} {n}" for ex, n in c.missing.items()) + ".")
-    rows = [[r.label, r.tip, str(r.n), str(r.total), str(r.missing), _pct(r.share)] for r in rates]
+    rows = [[r.label, r.tip, str(r.n), str(r.total), str(r.missing), pct(r.share)] for r in rates]
     return _section("exercises", "2. Pass rate per exercise", (
         f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption("For each exercise, how many graded learners pass it now (green: 80% or more, amber: 50 to 79%, "
@@ -738,13 +224,6 @@ def _exercises_section(c: Cohort) -> str:
                    "again with the group. A late exercise with a low rate may simply not be reached yet.")
         + _numbers(["exercise", "title", "passed", "graded", "not handed in", "rate"], rows, {2, 3, 4, 5})
         + "</figure>"))
-
-
-def _bar_svg(share: float | None) -> str:
-    w = 0 if not share else 92 * share
-    return (f'<svg viewBox="0 0 92 12" width="92" height="12" aria-hidden="true" focusable="false">'
-            f'<rect width="92" height="12" fill="#eef2f6" rx="2"/>'
-            f'<rect width="{w:.1f}" height="12" fill="{_tone(share)}" rx="2"/></svg>')
 
 
 def _tag_html(tags: list[str]) -> str:
@@ -761,7 +240,7 @@ def _checks_section(c: Cohort) -> str:
             continue
         items = "".join(
             f'<li class="check" data-n="{r.n}" data-total="{r.total}"><span>{rich(r.label)}{_tag_html(r.tags)}</span>'
-            f'{_bar_svg(r.share)}<span class="num">{r.n}/{r.total}</span></li>' for r in rates)
+            f'{bar_svg(r.share)}<span class="num">{r.n}/{r.total}</span></li>' for r in rates)
         title = c.titles.get(ex, "")
         cards.append(f'<div class="card" data-exercise="{e(ex)}"><h3>{e(ex)}'
                      f'{" <small>" + e(title) + "</small>" if title else ""}</h3>'
@@ -796,11 +275,11 @@ def _stuck_section(c: Cohort) -> str:
         body.append(f'<g class="bar" data-exercise="{e(s.exercise)}" data-check="{e(s.check)}" '
                     f'data-n="{s.failing}" data-total="{s.total}"><title>{e(label)}: {s.failing} of {s.total} '
                     "learners fail it</title>")
-        body.append(_text(label_w, y + 15, _short(label, label_w // 7), "end"))
+        body.append(svg_text(label_w, y + 15, short(label, label_w // 7), "end"))
         body.append(f'<rect x="{bar_x}" y="{y + 3}" width="{bar_w * s.failing / most:.1f}" height="{row - 8}" '
                     f'fill="{LOW}" rx="2"/>')
-        body.append(_text(bar_x + bar_w * s.failing / most + 6, y + 15, f"{s.failing} of {s.total} fail") + "</g>")
-    svg = _svg("stuck", width, top + row * len(c.stuck) + 6, "Where learners are stuck", desc, body)
+        body.append(svg_text(bar_x + bar_w * s.failing / most + 6, y + 15, f"{s.failing} of {s.total} fail") + "</g>")
+    svg = chart_svg("stuck", width, top + row * len(c.stuck) + 6, "Where learners are stuck", desc, body)
     items = []
     for s in c.stuck:
         said = _said(s)
@@ -842,11 +321,11 @@ def _effort_section(c: Cohort) -> str:
                         "times). <code>flowcamp submit</code> includes it; submissions made another way may "
                         "not.</p>")
     desc = ("Three bar panels, one row per exercise: median time to pass, hints shown per learner, median number "
-            "of checks run. " + "; ".join(f"{r.exercise}: {_minutes(r.minutes)}, {_n(r.hints)} hints, "
-                                           f"{_n(r.checks)} checks" for r in rows))
+            "of checks run. " + "; ".join(f"{r.exercise}: {minutes(r.minutes)}, {number(r.hints)} hints, "
+                                           f"{number(r.checks)} checks" for r in rows))
     svg = effort_chart("effort", "Time spent and hints used per exercise", desc, rows)
-    table = [[r.exercise, str(r.learners), _minutes(r.minutes), str(r.timed), _n(r.hints), str(r.hinted),
-              _n(r.checks)] for r in rows]
+    table = [[r.exercise, str(r.learners), minutes(r.minutes), str(r.timed), number(r.hints), str(r.hinted),
+              number(r.checks)] for r in rows]
     return _section("effort", head, (
         f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption("From the progress each learner's workspace recorded (graded learners' newest submission): the "
@@ -879,7 +358,8 @@ def _progress_section(c: Cohort) -> str:
     note = "" if repeat else (" <em>Each learner has one point so far: lines appear once learners hand in again "
                               "(or push several <code>flowcamp submit --git</code> commits).</em>")
     rows = [[names[k], "score", f"{t:%Y-%m-%d %H:%M}", f"{round(v)}%"] for k in learners for t, v in scores.get(k, [])]
-    rows += [[names[k], "exercises done", f"{t:%Y-%m-%d %H:%M}", _n(v)] for k in learners for t, v in done.get(k, [])]
+    rows += [[names[k], "exercises done", f"{t:%Y-%m-%d %H:%M}", number(v)]
+             for k in learners for t, v in done.get(k, [])]
     legend = (f'<p class="legend"><span class="key score"></span> score of each graded submission (overrides aside) '
               f'<span class="key done"></span> exercises done, as the learner\'s own progress shows (of '
               f"{len(c.order)}) · each panel runs from {lo:%b %d %H:%M} to {hi:%b %d %H:%M} UTC, "
