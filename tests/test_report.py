@@ -340,6 +340,17 @@ def test_every_export_and_the_report_command_write_it(made, tmp_path):
     assert missing.exit_code != 0 and "flowcamp grade" in " ".join(missing.output.split())
 
 
+def test_open_without_a_desktop_says_so_and_starts_no_browser(made, monkeypatch):
+    import webbrowser
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("a browser was started"))
+    result = CliRunner().invoke(gradebook_app, ["report", "--out", str(made["out"]), "--open"])
+    assert result.exit_code == 0, result.output
+    assert "No web browser can be opened here" in " ".join(result.output.split())
+
+
 # ---------------------------------------------------------------------------------------------- in Chromium
 def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
     """Width, height and RGB rows of an 8-bit RGB(A) PNG."""

@@ -224,7 +224,12 @@ def report(
     console.print(f"Wrote the cohort report (for you, not for learners: it names hidden checks): {path}",
                   soft_wrap=True)
     if open_it:
+        import os
+        import sys
         import webbrowser
 
-        if not webbrowser.open(path.as_uri()):
-            console.print(f"No web browser could be opened here: open {path.as_uri()} yourself.", soft_wrap=True)
+        # Without a desktop, Python would start a text browser in this terminal, which waits for keys.
+        desktop = not sys.platform.startswith("linux") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if not desktop or not webbrowser.open(path.as_uri()):
+            console.print("No web browser can be opened here: copy the file to a computer with one and open it "
+                          "there (it needs no internet).", soft_wrap=True)
