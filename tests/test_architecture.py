@@ -24,7 +24,7 @@ LAYERS = [
     {"runner", "localrun"},
     {"curriculum", "site", "watching", "grading"},
     {"cli_common"},
-    {"cli", "cli_dev", "cli_server", "cli_grade", "cli_gradebook", "cli_submit"},
+    {"cli", "cli_dev", "cli_server", "cli_grade", "cli_gradebook", "cli_submit", "cli_nbgrader"},
 ]
 MAX_FILE_LINES = 450
 MAX_FUNCTION_LINES = 80

@@ -485,3 +485,15 @@ def test_recording_and_exporting_a_cohort_is_quick(tmp_path):
         exported = time.perf_counter() - t0
     print(f"record 780 results: {recorded:.2f} s; export all: {exported:.2f} s")
     assert recorded < 30 and exported < 15
+
+
+def test_names_that_are_not_valid_unicode_are_stored_not_fatal(gb, tmp_path):
+    """A submission.json may carry "\\udc80" (a lone surrogate) in a name, an email or a file name: DuckDB
+    refuses such text, and a whole grading run must not stop for it."""
+    run = gb.start_run(7, "0.1.0", {ex: "v1" for ex in IDS}, {})
+    key = gb.add_submission(run, submission("e" * 64, name="Eve \udc80", email="eve\udc80@example.org",
+                                            label="eve-\udc80.zip", warnings=["left out: \udc80.csv"]))
+    assert record(gb, run, "e" * 64, A, doc(A, [check("\udc80 name", message="bad \udc80")]))
+    [row] = [g for g in gb.grades() if g.key == key]
+    assert row.name == "Eve \ufffd" and key == "eve\ufffd@example.org"
+    export_all(gb, tmp_path / "out")

@@ -20,7 +20,7 @@ import pytest
 from flowcamp import sandbox
 from flowcamp.course import Course
 from flowcamp.grading import run as grading, synthetic
-from flowcamp.grading.run import API_ENV
+from flowcamp.grading.dispatch import API_ENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("grading")]  # one cohort, graded once
 ABILITIES = sandbox.probe()
@@ -313,3 +313,140 @@ def test_without_any_isolation_grading_still_works_and_says_so(tmp_path, cohort,
     assert summary.graded == 1
     assert any("Isolation is turned off" in s for s in said), said
     assert _results(tmp_path / "grading")[("ada", "check-loop")]["status"] == "pass"
+
+
+# ---------------------------------------------------------------------------------------- the grading flow
+def _api_get(api: str, path: str, body: dict | None = None):
+    import urllib.request
+
+    req = urllib.request.Request(f"{api}/{path}", data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json"}, method="POST" if body is not None
+                                 else "GET")
+    with urllib.request.urlopen(req, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _task_runs(flow_run_url: str) -> tuple[dict, list[dict]]:
+    ui, _, run_id = flow_run_url.partition("/runs/flow-run/")
+    api = ui + "/api"
+    run = _api_get(api, f"flow_runs/{run_id}")
+    tasks = _api_get(api, "task_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}}})
+    return run, tasks
+
+
+def test_the_grading_run_is_a_prefect_flow_with_a_task_per_submission(cohort):
+    assert cohort["summary"].flow_run_url, cohort["summary"]
+    run, tasks = _task_runs(cohort["summary"].flow_run_url)
+    assert run["state"]["type"] == "COMPLETED" and run["name"] == "grade grading"
+    assert sorted(t["name"] for t in tasks) == [f"grade {n}" for n in ("ada", "bob", "fiona", "lou", "mallory",
+                                                                      "mia")]
+    assert all(t["state"]["type"] == "COMPLETED" for t in tasks)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_the_dask_path_grades_like_the_local_run(tmp_path, cohort, dask_cluster):
+    """The same submissions, hidden checks and seed graded on a Dask cluster's worker (the files travel with
+    each task): the same verdicts and scores as the local run, and the runs show in the Prefect UI."""
+    subs = tmp_path / "subs"
+    for name in ("ada", "bob", "mia"):
+        shutil.copytree(cohort["subs"] / name, subs / name, symlinks=True)
+    said: list[str] = []
+    summary = grading.grade(grading.Options(sources=[str(subs)], out=tmp_path / "grading", hidden=cohort["hidden"],
+                                            seed=SEED, exercises=cohort["ids"], dask=dask_cluster, export=False),
+                            say=said.append)
+    assert summary.graded == 6, (summary, said)
+    assert any("Dask cluster" in s and "1 worker(s), each checked" in s for s in said), said
+    here, local = _results(tmp_path / "grading"), _results(cohort["out"])
+    assert set(here) == {k for k in local if k[0] in ("ada", "bob", "mia")}
+    for key, doc in here.items():
+        assert (doc["status"], doc["score"]) == (local[key]["status"], local[key]["score"]), (key, _why(doc))
+        assert [(c["name"], c["status"]) for c in doc["checks"]] == \
+            [(c["name"], c["status"]) for c in local[key]["checks"]], key
+    assert any(c.get("visibility") == "hidden" for c in here[("ada", "check-loop")]["checks"])
+    run, tasks = _task_runs(summary.flow_run_url)
+    assert run["state"]["type"] == "COMPLETED" and len(tasks) == 3
+
+
+def test_a_dask_cluster_that_cannot_grade_is_told_before_anything_is_graded(tmp_path, dask_cluster, cohort):
+    from flowcamp.grading import flowrun
+
+    course = Course(ROOT)
+    runtime = grading.runtime_version()
+    good = {"runtime": runtime, "api": os.environ[API_ENV] + "/api", "bwrap": False, "netns": False,
+            "checks": {"check-loop": grading.checks_version(course.get("check-loop"), None, runtime)}}
+    assert flowrun.check_workers(dask_cluster, good) == (1, [])
+    bad = {**good, "runtime": "0" * 16, "api": "http://127.0.0.1:9/api",
+           "checks": {"check-loop": "f" * 16, "no-such-exercise": "0"}}
+    workers, problems = flowrun.check_workers(dask_cluster, bad)
+    text = "\n".join(problems)
+    assert workers == 1 and len(problems) == 3, text
+    assert "flowcamp differs" in text and "check-loop and" not in text and "no-such-exercise" in text
+    assert "cannot reach the Prefect API at http://127.0.0.1:9/api" in text
+    with pytest.raises(grading.GradeError, match="No Dask scheduler answered at tcp://127.0.0.1:9"):
+        grading.grade(grading.Options(sources=[str(cohort["subs"] / "ada")], out=tmp_path / "g", seed=SEED,
+                                      exercises=["check-loop"], dask="tcp://127.0.0.1:9", export=False),
+                      say=lambda _: None)
+
+
+def test_watch_grades_what_changed_and_refreshes_the_report(tmp_path, cohort):
+    """`grade --watch` over a folder: round 1 grades everyone; a learner who fixes their work is graded again
+    in a later round (and only they are); Ctrl-C stops it cleanly. It also starts the grading folder's own
+    Prefect server (no --prefect-api), which the test stops."""
+    import queue
+    import threading
+
+    from flowcamp import server
+    from flowcamp.workspace import Workspace
+
+    subs, out = tmp_path / "subs", tmp_path / "grading"
+    for name in ("ada", "bob"):
+        shutil.copytree(cohort["subs"] / name, subs / name, symlinks=True)
+    env = {k: v for k, v in os.environ.items() if k != API_ENV}
+    args = [str(Path(sys.executable).parent / "flowcamp"), "grade", str(subs), "--out", str(out), "--seed",
+            str(SEED), "-e", "check-loop", "-j", "1", "--watch", "--interval", "1", "--json"]
+    proc_ = subprocess.Popen(args, cwd=ROOT, env={**env, "CI": "true"}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(json.loads(x)) for x in proc_.stdout], daemon=True).start()
+
+    def next_round(pred, limit: float = 240) -> dict:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                r = lines.get(timeout=1)
+            except queue.Empty:
+                assert proc_.poll() is None, proc_.stderr.read()
+                continue
+            if pred(r):
+                return r
+        raise AssertionError("no such round")
+
+    try:
+        first = next_round(lambda r: r["round"] == 1)
+        assert sorted(first["changed"]) == ["ada", "bob"] and first["graded"] == 2
+        report_before = (out / "report.html").stat().st_mtime_ns
+        next_round(lambda r: r["round"] >= 2 and not r["changed"])  # nothing changed: nothing graded
+        ex = cohort["course"].get("check-loop")
+        (subs / "bob" / "workspace" / ex.path / "first_query.py").write_text(
+            (ROOT / "solutions" / ex.path / "first_query.py").read_text())
+        again = next_round(lambda r: bool(r["changed"]))
+        assert again["changed"] == ["bob"] and again["graded"] == 1, again
+        proc_.send_signal(signal.SIGINT)
+        assert proc_.wait(timeout=60) == 0, proc_.stderr.read()
+        assert (out / "report.html").stat().st_mtime_ns > report_before
+        with duckdb.connect(str(out / grading.GRADEBOOK), read_only=True) as con:  # the old result stays too
+            bob = con.execute("SELECT r.status FROM results r JOIN submissions s ON s.hash = r.submission_hash "
+                              "WHERE s.label = 'bob' ORDER BY r.seq").fetchall()
+        assert [b[0] for b in bob][-1] == "pass" and len(bob) == 2, bob
+        assert "Starting the grading folder's Prefect server" in proc_.stderr.read()
+    finally:
+        if proc_.poll() is None:
+            proc_.kill()
+        server.stop(Workspace(out, cohort["course"]))

@@ -20,7 +20,6 @@ Both show in the Prefect UI of the grading folder's own Prefect server (or the o
 from __future__ import annotations
 
 import io
-import os
 import queue
 import shutil
 import tarfile
@@ -61,7 +60,7 @@ def _worker_pool(ctx: dict) -> LanePool:
     hidden checks unpacked from the bytes the task brought."""
     from flowcamp import sandbox
     from flowcamp.course import Course
-    from flowcamp.grading import run
+    from flowcamp.grading import dispatch, run
 
     base = Path(tempfile.mkdtemp(prefix="fcgw-"))
     hidden = None
@@ -70,7 +69,7 @@ def _worker_pool(ctx: dict) -> LanePool:
         _untar(ctx["hidden_tar"], hidden)
     abilities = sandbox.probe()
     heldout = run.heldout_warehouse(base, int(ctx["seed"]))
-    config = run.lane_config(Course(), base, heldout, int(ctx["seed"]), hidden, ctx["memory_mb"], ctx["max_pids"],
+    config = dispatch.lane_config(Course(), base, heldout, int(ctx["seed"]), hidden, ctx["memory_mb"], ctx["max_pids"],
                              abilities)
     return LanePool(config, sandbox.lane_prefix(abilities), base)
 
@@ -102,8 +101,7 @@ def _untar(data: bytes, dest: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ the task
-@task(name="grade-submission", cache_policy=NO_CACHE, retries=0, log_prints=False)
-def grade_submission(job: dict, ctx: dict, payload: bytes | None = None) -> dict:
+def _grade_submission(job: dict, ctx: dict, payload: bytes | None = None) -> dict:
     """Grade one submission in a lane of this process; returns its results for the gradebook's writer."""
     from flowcamp.grading.scheduler import error_doc
 
@@ -126,13 +124,71 @@ def grade_submission(job: dict, ctx: dict, payload: bytes | None = None) -> dict
     return outcome
 
 
+# The task wraps a function of another name: a Dask worker unpickles the function by its module and name.
+grade_submission = task(name="grade-submission", cache_policy=NO_CACHE, retries=0, log_prints=False)(_grade_submission)
+
+
 # ------------------------------------------------------------------------------------------ the flow
+_RUNS: dict[str, dict] = {}  # the run being graded, by key: what the flow function needs but cannot take as
+# parameters (a flow run's parameters go to the API, and its context to every Dask worker)
+
+
+def _grade_cohort(key: str, cohort: str, submissions: int, exercises: int) -> dict:
+    """The flow: submit a task per submission, record results as they come (this thread is the gradebook's
+    writer)."""
+    from prefect.futures import wait
+    from prefect.runtime import flow_run
+
+    run = _RUNS[key]
+    jobs, ctx, record, note, dask = run["jobs"], run["ctx"], run["record"], run["note"], run["dask"]
+    run["id"] = str(flow_run.id)
+    sink = _SINKS.get(ctx["key"])
+    get_run_logger().info("Grading %d submission(s), %d exercise result(s) to grade, on %s.", submissions,
+                          exercises, f"the Dask cluster at {dask}" if dask else
+                          f"this machine ({run['lanes']} lane(s))")
+
+    def drain() -> None:
+        while sink is not None:
+            try:
+                ev = sink.get_nowait()
+            except queue.Empty:
+                return
+            if ev.get("event") == "result":
+                record(ev)
+
+    pending = []
+    for job in jobs:
+        payload = tar_folder(Path(job["root"])) if dask else None
+        pending.append(grade_submission.with_options(task_run_name=f"grade {job['label']}"[:100])
+                       .submit(job, ctx, payload))
+    lost = 0
+    while pending:
+        done, not_done = wait(pending, timeout=WAIT_POLL)
+        drain()
+        for fut in done:
+            try:
+                outcome = fut.result()
+            except Exception as e:  # noqa: BLE001 - a task that failed in flowcamp's own code
+                note(f"A grading task failed: {type(e).__name__}: {e}")
+                continue
+            for ev in outcome["results"]:
+                record(ev)
+            for text in outcome["notes"]:
+                note(text)
+            lost += outcome["lanes_lost"]
+        pending = list(not_done)
+    drain()
+    return {"lanes_lost": lost}
+
+
+grade_cohort = flow(name=FLOW_NAME, validate_parameters=False, log_prints=False)(_grade_cohort)
+
+
 def run_flow(jobs: list[dict], ctx: dict, *, api_url: str, record: Callable[[dict], None],
              note: Callable[[str], None], dask: str | None = None, jobs_at_once: int = 1,
              cohort: str = "") -> str | None:
     """Run the grading flow over ``jobs``; ``record(result event)`` is called in this thread for every result
     (a result may come twice: recording is idempotent). Returns the flow run's id."""
-    from prefect.futures import wait
     from prefect.settings import (PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
                                   PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings)
 
@@ -144,64 +200,21 @@ def run_flow(jobs: list[dict], ctx: dict, *, api_url: str, record: Callable[[dic
         from prefect.task_runners import ThreadPoolTaskRunner
 
         runner = ThreadPoolTaskRunner(max_workers=max(1, jobs_at_once))
-    sink: queue.Queue = queue.Queue()
-    if not dask:
-        _SINKS[ctx["key"]] = sink
-    run_id: list[str] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                ev = sink.get_nowait()
-            except queue.Empty:
-                return
-            if ev.get("event") == "result":
-                record(ev)
-
-    @flow(name=FLOW_NAME, task_runner=runner, validate_parameters=False, log_prints=False,
-          flow_run_name="grade {cohort}")
-    def grade_cohort(cohort: str, submissions: int, exercises: int) -> dict:
-        from prefect.runtime import flow_run
-
-        run_id.append(str(flow_run.id))
-        logger = get_run_logger()
-        logger.info("Grading %d submission(s), %d exercise result(s) to grade, on %s.", submissions, exercises,
-                    f"the Dask cluster at {dask}" if dask else f"this machine ({jobs_at_once} lane(s))")
-        futures = []
-        for job in jobs:
-            payload = tar_folder(Path(job["root"])) if dask else None
-            futures.append(grade_submission.with_options(task_run_name=f"grade {job['label']}"[:100])
-                           .submit(job, ctx, payload))
-        pending = list(futures)
-        lost = 0
-        while pending:
-            done, not_done = wait(pending, timeout=WAIT_POLL)
-            drain()
-            for fut in done:
-                try:
-                    outcome = fut.result()
-                except Exception as e:  # noqa: BLE001 - a task that failed in flowcamp's own code
-                    note(f"A grading task failed: {type(e).__name__}: {e}")
-                    continue
-                for ev in outcome["results"]:
-                    record(ev)
-                for text in outcome["notes"]:
-                    note(text)
-                lost += outcome["lanes_lost"]
-            pending = list(not_done)
-        drain()
-        return {"lanes_lost": lost}
-
+        _SINKS[ctx["key"]] = queue.Queue()
+    key = ctx["key"]
+    _RUNS[key] = {"jobs": jobs, "ctx": ctx, "record": record, "note": note, "dask": dask, "lanes": jobs_at_once}
+    cohort = cohort or time.strftime("%Y-%m-%d %H:%M")
     settings = {PREFECT_API_URL: api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
                 PREFECT_SERVER_ANALYTICS_ENABLED: False}
     _quiet_console()
     try:
         with temporary_settings(settings):
-            grade_cohort(cohort=cohort or time.strftime("%Y-%m-%d %H:%M"), submissions=len(jobs),
-                         exercises=sum(len(j["exercises"]) for j in jobs))
+            grade_cohort.with_options(task_runner=runner, flow_run_name=f"grade {cohort}")(
+                key=key, cohort=cohort, submissions=len(jobs), exercises=sum(len(j["exercises"]) for j in jobs))
+        return _RUNS[key].get("id")
     finally:
-        _SINKS.pop(ctx["key"], None)
-    return run_id[0] if run_id else None
+        _SINKS.pop(key, None)
+        _RUNS.pop(key, None)
 
 
 def _quiet_console() -> None:

@@ -266,11 +266,11 @@ class Gradebook:
         """Record a submission (or see it again in a later run); returns its learner's key."""
         h = str(info["hash"])
         learner = info.get("learner") if isinstance(info.get("learner"), dict) else {}
-        key = learner_key(learner, h)
+        key = _text(learner_key(learner, h))
         name, email = _text(learner.get("name")), _text(learner.get("email")).strip()
         manifest = info.get("manifest") if isinstance(info.get("manifest"), dict) else {}
         fields = [_text(info.get("source")), _text(info.get("label")), _text(info.get("status")),
-                  _text(info.get("message")), json.dumps([_text(w) for w in info.get("warnings") or []])]
+                  _text(info.get("message")), _json([_text(w) for w in info.get("warnings") or []])]
         with self._tx() as con:
             if con.execute("SELECT 1 FROM submissions WHERE hash = ?", [h]).fetchone():
                 con.execute("UPDATE submissions SET source = ?, label = ?, status = ?, message = ?, warnings = ?, "
@@ -281,7 +281,7 @@ class Gradebook:
                     "warnings, created, first_seen, first_run, last_run, manifest, exercises) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [h, key, name, email, *fields, utc_iso(manifest.get("created")), now(), run_id, run_id,
-                     json.dumps(manifest, default=str), json.dumps([_text(e) for e in info.get("exercises") or []])])
+                     _json(manifest), _json([_text(e) for e in info.get("exercises") or []])])
             if con.execute("SELECT 1 FROM learners WHERE key = ?", [key]).fetchone():
                 con.execute("UPDATE learners SET name = ?, email = ? WHERE key = ?", [name, email, key])
             else:
@@ -293,7 +293,7 @@ class Gradebook:
         """Record one exercise's results document under its resume ``key``. A key recorded before is left as
         it is (False): a run started again after being killed never duplicates a result."""
         checks = doc.get("checks") if isinstance(doc.get("checks"), list) else []
-        text = json.dumps(doc)
+        text = _json(doc)
         rows = [[key, i, _text(c.get("name")), _text(c.get("status")), _number(c.get("points")),
                  _number(c.get("max_points")), _text(c.get("visibility")) or "visible", bool(c.get("heldout"))]
                 for i, c in enumerate(checks) if isinstance(c, dict)]
@@ -436,7 +436,23 @@ def result_status(doc: dict) -> str:
 
 
 def _text(value) -> str:
-    return "" if value is None else str(value)
+    """Text as the gradebook stores it: a lone surrogate (a file name or a JSON "\\udc80" that is not valid
+    UTF-8) becomes U+FFFD, which DuckDB accepts."""
+    text = "" if value is None else str(value)
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text) if _has_surrogate(text) else text
+
+
+def _json(value) -> str:
+    """JSON the gradebook's JSON columns accept: DuckDB refuses an escaped lone surrogate too."""
+    return _text(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _number(value) -> float:

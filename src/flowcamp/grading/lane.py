@@ -31,7 +31,7 @@ import time
 import traceback
 from pathlib import Path
 
-from flowcamp import proc, reaper, sandbox
+from flowcamp import reaper, sandbox
 from flowcamp.course import Course, Exercise
 from flowcamp.results import Result, Status
 from flowcamp.workspace import STATE_DIR, WORKSPACE_VERSION, Workspace

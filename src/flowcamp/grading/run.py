@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from flowcamp import proc, sandbox
+from flowcamp.grading import sources
 from flowcamp.course import Course, Exercise
 
 GRADEBOOK = "gradebook.duckdb"
@@ -167,7 +167,7 @@ def grade(opts: Options, say: Callable[[str], None] = print, progress=None, *, i
     them again; ``keep_lanes`` leaves this process's idle lanes running for the next round; ``locked``: the
     caller holds the grading folder's lock."""
     started = time.monotonic()
-    _sources_exist(opts.sources)
+    sources.check_exist(opts.sources)
     out = Path(opts.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     lock = None if locked else lock_out(out)
@@ -215,11 +215,13 @@ def _grade(opts: Options, out: Path, started: float, say, progress, intake_cache
         run_id = gb.start_run(seed, runtime, versions, {"sources": opts.sources, "hidden": str(hidden or ""),
                                                         "jobs": opts.jobs, "exercises": [e.id for e in wanted],
                                                         "dask": opts.dask or ""})
-        subs = _intake(opts.sources, out, course, say, intake_cache)
+        subs = sources.open_all(opts.sources, out, course, say, intake_cache)
         jobs = _plan(subs, gb, run_id, wanted, versions, seed, summary, say)
         if jobs:
-            _run_jobs(jobs, opts, out, course, gb, run_id, versions, seed, hidden, abilities, runtime, summary,
-                      say, progress, keep_lanes)
+            from flowcamp.grading.dispatch import run_jobs
+
+            run_jobs(jobs, opts, out, course, gb, run_id, versions, seed, hidden, abilities, runtime, summary,
+                     say, progress, keep_lanes)
         summary.seconds = time.monotonic() - started
         gb.finish_run(run_id, {"graded": summary.graded, "skipped": summary.skipped, "bad": summary.bad,
                                "seconds": round(summary.seconds, 1)})
@@ -231,138 +233,13 @@ def _grade(opts: Options, out: Path, started: float, say, progress, intake_cache
     return summary
 
 
-def lane_config(course: Course, base: Path, heldout: Path, seed: int, hidden: Path | None, memory_mb: int,
-                max_pids: int, abilities) -> dict:
-    """What a lane needs to know (written to its configuration file): the same on this machine and on a Dask
-    worker, where ``base`` is the worker's own folder instead of the grading folder."""
-    return {"course_root": str(course.root), "out_dir": str(base), "heldout": str(heldout), "seed": seed,
-            "hidden": str(hidden) if hidden else None, "memory_mb": memory_mb, "max_pids": max_pids, **_uv(),
-            "abilities": {"bwrap": abilities.bwrap, "netns": abilities.netns, "cgroup": abilities.cgroup}}
-
-
-def _run_jobs(jobs: list[dict], opts: Options, out: Path, course: Course, gb, run_id: int,
-              versions: dict[str, str], seed: int, hidden: Path | None, abilities, runtime: str,
-              summary: Summary, say, progress, keep_lanes: bool) -> None:
-    """Grade ``jobs`` through the grading flow (:mod:`.flowrun`), recording every result as it arrives."""
-    from flowcamp.grading.lane import cleanup_stale
-
-    api, ui = prefect_api(out, course, opts, say)
-    from flowcamp.grading import flowrun  # imports Prefect: only when something is graded
-
-    cleanup_stale()
-    total = sum(len(j["exercises"]) for j in jobs)
-    key = hashlib.sha256(json.dumps([str(out), seed, versions, opts.memory_mb, opts.max_pids]).encode()).hexdigest()
-    ctx = {"key": key[:24], "seed": seed, "memory_mb": opts.memory_mb, "max_pids": opts.max_pids,
-           "limits": {ex.id: ex.time_limit for ex in course.exercises}}
-    if opts.dask:
-        expected = {"runtime": runtime, "api": api, "bwrap": bool(abilities.bwrap), "netns": bool(abilities.netns),
-                    "checks": {ex_id: checks_version(course.get(ex_id), None, runtime) for ex_id in versions}}
-        try:
-            workers, problems = flowrun.check_workers(opts.dask, expected)
-        except ConnectionError as e:
-            raise GradeError(str(e)) from None
-        if problems:
-            raise GradeError(f"The Dask cluster at {opts.dask} cannot grade yet (nothing was graded):\n  "
-                             + "\n  ".join(problems) + f"\nEach worker needs {flowrun.WORKER_NEEDS}.")
-        if not workers:
-            raise GradeError(f"The Dask cluster at {opts.dask} has no workers. Start some (`dask worker "
-                             f"{opts.dask}`), then grade again.")
-        say(f"Grading on the Dask cluster at {opts.dask}: {workers} worker(s), each checked.")
-        if hidden is not None:
-            ctx["hidden_tar"] = flowrun.tar_folder(hidden)
-    else:
-        heldout = heldout_warehouse(out, seed)
-        ctx["config"] = lane_config(course, out, heldout, seed, hidden, opts.memory_mb, opts.max_pids, abilities)
-        ctx["prefix"] = sandbox.lane_prefix(abilities)
-    labels = {j["submission"]: j["label"] for j in jobs}
-    summary.changed = [j["label"] for j in jobs]
-    done = [0]
-
-    def record(ev: dict) -> None:
-        if gb.record_result(run_id, ev["submission"], ev["exercise"], ev["key"], seed, versions[ev["exercise"]],
-                            ev["doc"], ev.get("duration", 0.0)):
-            summary.graded += 1
-            done[0] += 1
-            if progress:
-                progress(done[0], total, f"{labels.get(ev['submission'], '')}: {ev['exercise']}")
-
-    def note(text: str) -> None:
-        if "grading lane stopped" in text:
-            summary.failed_lanes += 1
-            say(text)
-        else:
-            summary.notes.append(text)
-
-    lanes = max(1, min(opts.jobs or os.cpu_count() or 1, len(jobs)))
-    try:
-        flow_run = flowrun.run_flow(jobs, ctx, api_url=api, record=record, note=note, dask=opts.dask,
-                                    jobs_at_once=lanes if not opts.dask else len(jobs), cohort=out.name)
-    finally:
-        if not keep_lanes:
-            flowrun.close_pools()
-            if opts.dask:
-                flowrun.close_worker_pools(opts.dask)
-    if flow_run and ui:
-        summary.flow_run_url = f"{ui}/runs/flow-run/{flow_run}"
-
-
-def _close_lanes(dask: str | None) -> None:
-    """Stop the lanes kept between rounds (only if a round graded something: else Prefect was never imported)."""
-    import sys
-
-    flowrun = sys.modules.get("flowcamp.grading.flowrun")
-    if flowrun is not None:
-        flowrun.close_pools()
-        if dask:
-            flowrun.close_worker_pools(dask)
-
-
-API_ENV = "FLOWCAMP_GRADE_PREFECT_API"
-
-
-def prefect_api(out: Path, course: Course, opts: Options, say) -> tuple[str, str | None]:
-    """The Prefect API the grading flow reports to, and its web UI: ``--prefect-api`` (or $FLOWCAMP_GRADE_PREFECT_API),
-    else the grading folder's own server, started on first use at a stable address and stopped by itself after
-    an idle time, like a workspace's."""
-    given = opts.prefect_api or os.environ.get(API_ENV)
-    if given:
-        api = given.rstrip("/")
-        api = api if api.endswith("/api") else api + "/api"
-        if not _answers(api):
-            raise GradeError(f"No Prefect API answered at {api}. Start that server, or leave out --prefect-api "
-                             "to use the grading folder's own.")
-        return api, api[: -len("/api")]
-    from flowcamp import server
-    from flowcamp.workspace import Workspace
-
-    ws = Workspace(out, course)
-    if not server.status(ws).running:
-        say("Starting the grading folder's Prefect server, where the grading runs show (the first time takes "
-            "about 20 s)...")
-    try:
-        url = server.start(ws)
-    except server.ServerError as e:
-        raise GradeError(f"The grading folder's Prefect server did not start: {e}") from None
-    return url + "/api", url
-
-
-def _answers(api: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(api + "/health", timeout=5) as answer:
-            return answer.status == 200
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def watch(opts: Options, say: Callable[[str], None] = print, progress=None, interval: float = 10.0,
           rounds: int | None = None, on_round: Callable[[int, Summary], None] | None = None,
           stop: threading.Event | None = None) -> int:
     """``grade --watch``: grade, refresh the exports and the report, wait ``interval`` seconds, and again, until
     stopped (Ctrl-C, SIGTERM, ``stop`` set) or after ``rounds``. Only sources that changed are opened again; the
     lanes stay up between rounds. Returns the number of rounds."""
-    _sources_exist(opts.sources)
+    sources.check_exist(opts.sources)
     out = Path(opts.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     lock = lock_out(out)
@@ -379,23 +256,11 @@ def watch(opts: Options, say: Callable[[str], None] = print, progress=None, inte
                 break
             stop.wait(interval)
     finally:
-        _close_lanes(opts.dask)
+        from flowcamp.grading.dispatch import close_lanes
+
+        close_lanes(opts.dask)
         lock.release()
     return n
-
-
-def _sources_exist(sources: list[str]) -> None:
-    """A mistyped path is the instructor's mistake, not a learner's broken submission: stop before anything is
-    written. (URLs and `host:path` remotes are left to git.)"""
-    missing = [s for s in sources if "://" not in s and not _remote_like(s) and not Path(s).expanduser().exists()]
-    if missing:
-        raise GradeError("No such file or folder: " + ", ".join(missing) + ". Check the path (nothing was "
-                         "graded or written).")
-
-
-def _remote_like(source: str) -> bool:
-    head, sep, _ = source.partition(":")
-    return bool(sep) and "/" not in head and len(head) > 1  # git@host:owner/repo, host:repo.git
 
 
 def _reasons(gb, subs: list, wanted: list[Exercise], versions: dict[str, str], seed: int) -> dict[str, int]:
@@ -449,21 +314,6 @@ def _plan(subs: list, gb, run_id: int, wanted: list[Exercise], versions: dict[st
     return jobs
 
 
-def _uv() -> dict:
-    """The uv program (its real path: `uv run` names it in UV; a shim may live in a home folder the sandbox
-    hides) and its package cache, for exercises whose learner code runs `uv sync` offline."""
-    import subprocess
-
-    uv = os.environ.get("UV") or shutil.which("uv")
-    if not uv:
-        return {}
-    try:
-        cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, timeout=30).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        cache = ""
-    return {"uv": os.path.realpath(uv), "uv_cache": cache or None}
-
-
 def _wanted(course: Course, opts: Options) -> list[Exercise]:
     if not opts.exercises:
         return list(course.exercises)
@@ -475,80 +325,6 @@ def _wanted(course: Course, opts: Options) -> list[Exercise]:
             raise GradeError(f"--exercise {key}: no such exercise in this course. `uv run flowcamp list` shows "
                              "every exercise id.") from None
     return out
-
-
-def _intake(sources: list[str], out: Path, course: Course, say, cache: dict | None = None) -> list:
-    """Open every submission in ``sources``. With ``cache`` (``watch``), a source whose files (or, for a remote
-    repository, whose HEAD) did not change since the last round is taken as it was, without unpacking it again."""
-    from flowcamp.grading import intake
-
-    staging = out / ".staging"
-    if cache is None and staging.exists():
-        shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True, exist_ok=True)
-    found = intake.discover(sources)
-    if not found:
-        raise GradeError("No submissions found in " + ", ".join(sources) + ". Give archives (.zip, .tar.gz), "
-                         "workspace folders, git repositories, or a folder of them.")
-    from concurrent.futures import ThreadPoolExecutor
-
-    opened = cache.setdefault("opened", {}) if cache is not None else {}
-
-    def one(src: str):
-        sig = source_signature(src) if cache is not None else None
-        old = opened.get(src)
-        if sig is not None and old is not None and old[0] == sig:
-            return old[1]
-        dest = staging / hashlib.sha256(src.encode()).hexdigest()[:16]
-        if dest.exists():
-            shutil.rmtree(dest, ignore_errors=True)
-        dest.mkdir()
-        sub = intake.open_source(src, dest, course)
-        if cache is not None:
-            opened[src] = (sig, sub)
-        return sub
-
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:  # unpacking and hashing: files
-        subs = list(pool.map(one, found))
-    for gone in set(opened) - set(found):  # a source removed from the folder
-        del opened[gone]
-    seen: set[str] = set()
-    for sub in subs:
-        if sub.status == "ok" and sub.hash in seen and not any("identical files" in w for w in sub.warnings):
-            sub.warnings.append("The same work as another submission in this run (identical files).")
-        seen.add(sub.hash)
-    return subs
-
-
-def source_signature(source: str) -> str | None:
-    """A cheap fingerprint of a source as it is now (its files' names, sizes and times; a remote repository's
-    HEAD); None when it cannot be had (then the source is opened again)."""
-    import subprocess
-
-    from flowcamp.grading.intake import _URL  # the same rules as intake
-
-    if _URL.match(source) or _remote_like(source):
-        try:
-            done = subprocess.run(["git", "ls-remote", source, "HEAD"], capture_output=True, text=True,
-                                  env=proc.git_env(), timeout=30, stdin=subprocess.DEVNULL)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.split()[0] if done.returncode == 0 and done.stdout.strip() else None
-    p = Path(source)
-    try:
-        if p.is_file():
-            st = p.stat()
-            return f"{st.st_size}:{st.st_mtime_ns}"
-        h = hashlib.sha256()
-        for folder, dirs, files in os.walk(p):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(folder, name)
-                st = os.lstat(full)
-                h.update(f"{os.path.relpath(full, p)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        return h.hexdigest()
-    except OSError:
-        return None
 
 
 def _export(gb, out: Path, say, quiet: bool = False) -> None:
