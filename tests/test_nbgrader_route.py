@@ -205,6 +205,12 @@ def make_cohort(course: Course, ex, subs: Path, cache: Path) -> dict[str, str]:
     next(c for c in nb["cells"] if _gid(c) == "answer_active")["source"] = SKIP_CHECKS
     path.write_text(json.dumps(nb))
     who["cheat-skip-checks@example.org"] = "cheat-skip-checks"
+    moved = synthetic.Learner(name="Learner moved", email="moved@example.org", seed=1000, answers={ex.id: "solution"})
+    dest = synthetic.build(course, moved, subs / "moved", cache, [ex])  # an answer cell deleted: skipped by collect
+    path = dest / "workspace" / ex.path / ex.files[0]
+    nb = json.loads(path.read_text())
+    nb["cells"] = [c for c in nb["cells"] if _gid(c) != "answer_monthly"]
+    path.write_text(json.dumps(nb))
     return who
 
 
@@ -243,7 +249,7 @@ def both_routes(course, ex, tmp_path_factory):
                            "ON s.hash = r.submission_hash WHERE r.exercise_id = ?", [EXERCISE]).fetchall()
     flowcamp = {email: score for email, score, _ in rows}
     return {"who": who, "nbgrader": nbg, "flowcamp": flowcamp, "collected": collected, "course": nbc,
-            "summary": summary, "statuses": {email: status for email, _, status in rows}}
+            "summary": summary, "statuses": {email: status for email, _, status in rows}, "subs": subs}
 
 
 @pytest.mark.slow
@@ -251,7 +257,10 @@ def test_collect_places_every_notebook_and_adds_the_students(both_routes):
     from nbgrader.api import Gradebook
 
     got, nbc = both_routes["collected"], both_routes["course"]
-    assert got.skipped == []
+    assert len(got.skipped) == 1 and got.skipped[0].startswith("moved: its explore.ipynb (explore-warehouse) was "
+                                                               "skipped: the answer cell 'answer_monthly' is gone")
+    assert "flowcamp reset explore-warehouse" in got.skipped[0]
+    assert not (nbc / "submitted" / "moved@example.org").exists()
     assert sorted(got.students) == sorted(both_routes["who"])
     for sid in both_routes["who"]:
         placed = nbc / "submitted" / sid / EXERCISE / "explore.ipynb"
@@ -279,3 +288,19 @@ def test_cheats_fool_nbgrader_but_not_flowcamp(both_routes):
     for sid in ("cheat-skip-checks@example.org", "wrong-fake-warehouse@example.org"):
         assert fc[sid] == 0, sid
         assert nbg[sid] == 10, f"{sid}: nbgrader gave {nbg[sid]}; if nbgrader now catches it, update the docs"
+
+
+@pytest.mark.slow
+def test_collect_again_prints_the_nbgrader_commands(both_routes):
+    """The command itself, after a first autograde: where things went, what was skipped, what to run next."""
+    nbc, subs = both_routes["course"], both_routes["subs"]
+    done = subprocess.run([sys.executable, "-m", "flowcamp.cli", "nbgrader", "collect", str(subs / "solution"),
+                           str(subs / "moved"), "--course", str(nbc)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, env={**os.environ, "COLUMNS": "250"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "solution@example.org: explore-warehouse from solution" in done.stdout
+    assert "Skipped moved: its explore.ipynb" in done.stderr
+    for command in (f"cd {nbc}", f"generate_assignment {EXERCISE}", f"autograde {EXERCISE}",
+                    f"generate_feedback {EXERCISE}", "nbgrader export"):
+        assert command in done.stdout, done.stdout
+    assert "add --force to autograde" in done.stdout
