@@ -446,6 +446,8 @@ def test_watch_grades_what_changed_and_refreshes_the_report(tmp_path, cohort):
                               "WHERE s.label = 'bob' ORDER BY r.seq").fetchall()
         assert [b[0] for b in bob][-1] == "pass" and len(bob) == 2, bob
         assert "Starting the grading folder's Prefect server" in proc_.stderr.read()
+        stop = subprocess.run([args[0], "-w", str(out), "stop"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert "Stopped: the Prefect server" in stop.stdout, stop.stdout + stop.stderr
     finally:
         if proc_.poll() is None:
             proc_.kill()

@@ -81,7 +81,7 @@ def stop_all():
     from flowcamp import server as srv
 
     ws = Workspace.locate(course(), state.workspace_opt)
-    if not ws.exists:
+    if not ws.exists and not (ws.state_dir / "services.json").is_file():  # (a grading folder has services too)
         console.print("Nothing was running (there is no workspace here).")
         return
     with console.status("Stopping what flowcamp started for this workspace..."):
