@@ -497,3 +497,26 @@ def test_names_that_are_not_valid_unicode_are_stored_not_fatal(gb, tmp_path):
     [row] = [g for g in gb.grades() if g.key == key]
     assert row.name == "Eve \ufffd" and key == "eve\ufffd@example.org"
     export_all(gb, tmp_path / "out")
+
+
+def test_work_handed_in_under_a_wrong_name_can_be_removed(tmp_path):
+    with Gradebook(tmp_path / FILE_NAME) as book:
+        run_id = cohort(book)
+        book.add_submission(run_id, submission("c" * 64, name="Seed maintainers", email="seed@example.org",
+                                               label="flowcamp-submission-cy.zip"))
+        record(book, run_id, "c" * 64, A, doc(A, [check("runs", points=2)]))
+        book.override("seed@example.org", A, 1, "test")
+    run = CliRunner().invoke
+    out = ["--out", str(tmp_path)]
+    refused = run(gradebook_app, ["remove", "--submission", "flowcamp-submission-cy.zip", *out])
+    assert refused.exit_code != 0 and "--yes" in refused.output  # no terminal to ask on: nothing deleted
+    missing = run(gradebook_app, ["remove", "--submission", "nope.zip", "--yes", *out])
+    assert missing.exit_code != 0 and "No submission is called" in missing.output
+    done = run(gradebook_app, ["remove", "--submission", "flowcamp-submission-cy.zip", "--yes", *out])
+    assert done.exit_code == 0 and "Removed 1 submission(s) and 1 result(s)" in done.output, done.output
+    with Gradebook(tmp_path / FILE_NAME) as book:
+        assert [g.key for g in book.grades()] == ["ada@example.org", "bob@example.org"]
+        assert not book.con.execute("SELECT * FROM overrides WHERE learner_key = 'seed@example.org'").fetchall()
+        assert book.remove(learner_key="bob@example.org") == (1, 3)
+        assert [g.key for g in book.grades()] == ["ada@example.org"]
+        assert book.con.execute("SELECT count(*) FROM checks").fetchone()[0] == 4  # only Ada's checks remain

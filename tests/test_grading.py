@@ -446,9 +446,59 @@ def test_watch_grades_what_changed_and_refreshes_the_report(tmp_path, cohort):
                               "WHERE s.label = 'bob' ORDER BY r.seq").fetchall()
         assert [b[0] for b in bob][-1] == "pass" and len(bob) == 2, bob
         assert "Starting the grading folder's Prefect server" in proc_.stderr.read()
+        # one lane for every round: kept alive between rounds (a lane started from a task's thread died with it)
+        assert sorted(p.name for p in (out / "logs").glob("lane-*.log")) == ["lane-1.log"]
         stop = subprocess.run([args[0], "-w", str(out), "stop"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert "Stopped: the Prefect server" in stop.stdout, stop.stdout + stop.stderr
     finally:
         if proc_.poll() is None:
             proc_.kill()
         server.stop(Workspace(out, cohort["course"]))
+
+
+def test_grading_one_exercise_of_a_new_submission_says_the_others_are_not_graded_yet(tmp_path, cohort):
+    """Ada hands in again and the instructor grades only -e check-loop: her newest submission counts, so her
+    one-character result (graded before, on her older submission) would vanish from the exports: say so."""
+    out = tmp_path / "grading"
+    shutil.copytree(cohort["out"], out, ignore=shutil.ignore_patterns(".grading.lock", ".flowcamp", "logs",
+                                                                       ".lanes", ".staging"))
+    subs = tmp_path / "subs"
+    shutil.copytree(cohort["subs"] / "ada", subs / "ada", symlinks=True)
+    ex = cohort["course"].get("check-loop")
+    with open(subs / "ada" / "workspace" / ex.path / "first_query.py", "a", encoding="utf-8") as f:
+        f.write("\n# tidied up\n")
+    said: list[str] = []
+    summary = grading.grade(grading.Options(sources=[str(subs)], out=out, hidden=cohort["hidden"], seed=SEED,
+                                            exercises=["check-loop"], export=False), say=said.append)
+    assert summary.graded == 1
+    [note] = [s for s in said if "handed in again" in s]
+    assert "ada" in note and "without -e" in note
+    bob = tmp_path / "subs2"
+    shutil.copytree(cohort["subs"] / "bob", bob / "bob", symlinks=True)  # unchanged: nothing to say
+    said.clear()
+    grading.grade(grading.Options(sources=[str(bob)], out=out, hidden=cohort["hidden"], seed=SEED,
+                                  exercises=["check-loop"], export=False), say=said.append)
+    assert not [s for s in said if "handed in again" in s], said
+
+
+def test_an_exercise_still_as_the_learner_got_it_is_not_begun_not_stuck(tmp_path, cohort):
+    """`flowcamp submit` hands in every exercise: one whose files are still the starter's, never checked and
+    with no hint, is marked not begun (the report does not count the learner as stuck there)."""
+    from flowcamp.grading import intake
+    from flowcamp.grading.gradebook import result_status
+
+    course = cohort["course"]
+    exs = [course.get("check-loop"), course.get("env-settings")]
+    root = _learner(course, tmp_path / "cache", tmp_path / "subs" / "sam", "Sam", {"check-loop": "solution"}, exs)
+    sub = intake.open_source(str(root), tmp_path / "open", course)
+    assert grading.untouched(sub, exs) == ["env-settings"]
+    sub.manifest.setdefault("progress", {}).setdefault("exercises", {})["env-settings"] = {"hints_shown": 1}
+    assert grading.untouched(sub, exs) == []  # asked for a hint: begun
+    sub.manifest["progress"]["exercises"] = {}
+    settings = next(p for p in (Path(sub.root) / "workspace" / exs[1].path).rglob("*.py"))
+    settings.write_text(settings.read_text() + "\n# started\n")
+    assert grading.untouched(sub, exs) == []  # a changed file: begun
+    mallory = intake.open_source(str(cohort["subs"] / "mallory"), tmp_path / "open2", course)
+    assert grading.untouched(mallory, [course.get("one-character")]) == []  # a practice repository is never "as got"
+    assert result_status({"status": "fail", "untouched": True}) == "untouched"
+    assert result_status({"status": "pass", "untouched": True}) == "pass"

@@ -223,7 +223,7 @@ def test_the_pass_rate_per_exercise_has_one_bar_per_exercise_in_course_order(mad
     assert [(b["attrs"]["data-label"], b["attrs"]["data-n"], b["attrs"]["data-total"]) for b in bars] == \
         [(A, "4", "5"), (B, "3", "5"), (C, "2", "5"), (D, "2", "5")]
     assert "4/5 · 80%" in bars[0]["text"]
-    assert "1/5 · 20% · 1 not in" not in bars[2]["text"] and "2/5 · 40% · 1 not in" in bars[2]["text"]  # Cy
+    assert "1/5 · 20% · 1 not started" not in bars[2]["text"] and "2/5 · 40% · 1 not started" in bars[2]["text"]  # Cy
     assert len(made["page"].find("rect", "exercises", class_="missing")) == 1
     assert "Hardest exercise</a>: " + D + ", passed by 2 of the 5" in made["html"]
 
@@ -656,3 +656,32 @@ if __name__ == "__main__":
 
     print(docs_picture(Path(sys.argv[1]) if len(sys.argv) > 1 else
                        Path(__file__).resolve().parents[1] / "docs" / "images" / "cohort-report.png"))
+
+
+def test_stuck_messages_group_across_learners_own_values_and_hide_secrets(tmp_path):
+    """Two learners see the same failure with their own random variable names: one group. A message that
+    quotes a learner's typed-in password shows it hidden (the report is read in front of the group)."""
+    secret = "Xk9#mQ2vL7pR4tZw8sNb"
+    said = [f"`get_setting('FLOWCAMP_CHECK_C3036F')` returned {secret!r}, but FLOWCAMP_CHECK_C3036F is not set.",
+            "`get_setting('VAN_5EE643')` returned 'hunter2-but-longer', but VAN_5EE643 is not set."]
+    with Gradebook(tmp_path / FILE_NAME) as gb:
+        run = gb.start_run(7, "1", {}, {})
+        for i, text in enumerate(said):
+            d = doc(A, [check("reads the variable", "fail", 2, message=text)])
+            add(gb, run, str(i + 1) * 64, f"L{i}", f"l{i}@example.org", "2026-12-01T09:00:00+00:00", [d])
+        html = report.write_report(gb, tmp_path, COURSE).read_text()
+    assert secret not in html and "[hidden]" in html
+    from flowcamp.grading.cohort import collect
+
+    with Gradebook(tmp_path / FILE_NAME) as gb:
+        [stuck] = collect(gb, COURSE).stuck
+    assert stuck.failing == 2 and stuck.sharing == 2
+
+
+def test_the_secret_scan_finds_a_password_typed_in_as_a_default():
+    from flowcamp.grading.secretscan import detect_line
+
+    line = '    return os.environ.get(prefix + "_PASSWORD", "Xk9#mQ2vL7pR4tZw8sNb")'
+    assert [k for k, _ in detect_line(line, "code", ".py")] == ["a password typed into the file"]
+    assert detect_line('os.environ.get("VAN_PASSWORD", "")', "code", ".py") == []
+    assert detect_line('os.getenv("VAN_USER", "analyst")', "code", ".py") == []

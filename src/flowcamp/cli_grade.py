@@ -127,8 +127,15 @@ def grade_cmd(
         err.print(summary.line())
         if summary.flow_run_url:
             err.print(f"This run in the Prefect UI: {summary.flow_run_url}")
+        _server_note(summary, out)
         err.print(f"Next: open {out / 'report.html'}, read {out / 'grades.csv'}, hand back {out / 'feedback'}; "
                   f"`uv run flowcamp gradebook show --out {out}` shows the gradebook.")
+
+
+def _server_note(summary, out: Path) -> None:
+    if summary.own_server:
+        err.print(f"The grading folder's Prefect server ({summary.own_server}) stops by itself after 30 idle "
+                  f"minutes; `uv run flowcamp -w {out} stop` stops it now.")
 
 
 def _summary_json(summary, out: Path, round_no: int | None = None) -> dict:
@@ -155,6 +162,8 @@ def _watch(opts, say, progress, interval: float, as_json: bool) -> None:
     signal.signal(signal.SIGTERM, stop_now)
     signal.signal(signal.SIGINT, stop_now)
     report = Path(opts.out).resolve() / "report.html"
+    quiet = [time.monotonic()]
+    server: list = [None]
 
     def on_round(n: int, summary) -> None:
         progress.stop()
@@ -163,11 +172,17 @@ def _watch(opts, say, progress, interval: float, as_json: bool) -> None:
             print(json.dumps(_summary_json(summary, Path(opts.out), n)), flush=True)
             return
         when = time.strftime("%H:%M:%S")
+        if summary.own_server:
+            server[0] = summary
         if summary.changed:
             who = ", ".join(summary.changed[:5]) + (" and more" if len(summary.changed) > 5 else "")
             err.print(f"[{when}] Round {n}: graded {summary.graded} result(s) of {who}. Report: {report}")
-        else:
-            err.print(f"[{when}] Round {n}: nothing changed ({summary.submissions} submission(s)).")
+            if summary.flow_run_url:
+                err.print(f"           In the Prefect UI: {summary.flow_run_url}")
+            quiet[0] = time.monotonic()
+        elif n == 1 or time.monotonic() - quiet[0] >= 60:  # a quiet line a minute, not one a round
+            err.print(f"[{when}] Nothing new ({summary.submissions} submission(s)); still watching.")
+            quiet[0] = time.monotonic()
         if n == 1:
             err.print(f"Watching: every {interval:g} s, new or changed submissions are graded and the report "
                       "is refreshed (reload it in the browser). Ctrl-C stops.")
@@ -181,3 +196,5 @@ def _watch(opts, say, progress, interval: float, as_json: bool) -> None:
         progress.stop()
     if not as_json:
         err.print(f"Stopped after {n} round(s). The gradebook, exports and report in {opts.out} are up to date.")
+        if server[0] is not None:
+            _server_note(server[0], Path(opts.out))

@@ -21,7 +21,7 @@ gradebook_app = typer.Typer(help="The gradebook of a grading folder: show it, ov
 
 OUT = typer.Option(..., "--out", help="The grading folder (the one given to `flowcamp grade --out`).")
 ICONS = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "timeout": "[magenta]⏱[/]",
-         "missing": "[dim]–[/]", "ungraded": "[dim]?[/]"}
+         "missing": "[dim]–[/]", "untouched": "[dim]·[/]", "ungraded": "[dim]?[/]"}
 
 
 def open_gradebook(out: str, write: bool = False) -> Gradebook:
@@ -88,7 +88,11 @@ def show(
             cells.append("" if m is None else f"{ICONS.get(m.status, '?')} {num(m.final)}{'*' if m.override else ''}")
         table.add_row(escape(lg.key), *cells, str(num(lg.total)))
     console.print(table)
-    console.print("[dim]* set by hand (`flowcamp gradebook show --learner KEY` says why)[/]")
+    if any(m.override for lg in grades for m in lg.marks.values()):
+        console.print("[dim]* set by hand (`flowcamp gradebook show --learner KEY` says why)[/]")
+    if any(lg.key.startswith("anon-") for lg in grades):
+        console.print("[dim]anon-...: a submission with no name and no email in it (ask who it is, or remove it: "
+                      "`flowcamp gradebook remove --learner anon-...`)[/]")
 
 
 def _learner_json(lg: LearnerGrades, with_docs: bool = False) -> dict:
@@ -195,6 +199,37 @@ def forget(
     who = f" of {key}" if key else ""
     console.print(f"Forgot {n} result(s) of {exercise}{who}. Grade them again with the same sources: "
                   f"`uv run flowcamp grade SOURCES... --out {out}` (only what is missing is graded).")
+
+
+@gradebook_app.command()
+def remove(
+    learner: Optional[str] = typer.Option(None, "--learner", help="Remove this learner and all their work."),
+    submission: Optional[str] = typer.Option(None, "--submission", help="Remove one submission: its label (the "
+                                                                        "file or folder name) or its hash."),
+    out: str = OUT,
+    yes: bool = typer.Option(False, "--yes", help="Do it without asking."),
+):
+    """Delete work that should never have been graded (a wrong name, a test file), with its results."""
+    import sys
+
+    what = f"learner {learner}" if learner else f"submission {submission}"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise fail(f"This deletes {what} and its results from the gradebook for good. Run it again with "
+                       "--yes to go ahead.")
+        if not typer.confirm(f"Delete {what} and its results from the gradebook for good?"):
+            raise typer.Exit(1)
+    from flowcamp.grading.gradebook import GradebookError
+
+    with open_gradebook(out, write=True) as gb:
+        try:
+            key = find_learner(gb, learner) if learner is not None else None
+            subs, results = gb.remove(learner_key=key, submission=submission)
+        except GradebookError as e:
+            raise fail(str(e)) from None
+    console.print(f"Removed {subs} submission(s) and {results} result(s) of {key or submission}. If the file is "
+                  "still among what you grade, the next `flowcamp grade` adds it back: move it out of that folder "
+                  f"first. `uv run flowcamp gradebook export --out {out}` writes the exports without it.")
 
 
 @gradebook_app.command()

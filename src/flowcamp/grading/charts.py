@@ -105,7 +105,7 @@ def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = WIDT
                         f'height="{row - 8}" fill="{GRID}" rx="2"/>')
         words = f"{r.n}/{r.total} · {pct(share)}" if r.total else "not graded"
         if r.missing:
-            words += f" · {r.missing} not in"
+            words += f" · {r.missing} not started"
         body.append(svg_text(bar_x + bar_w + 8, y + 15, words, fill=INK if r.total else MUTED) + "</g>")
     return chart_svg(plot, width, height, title, desc, body)
 

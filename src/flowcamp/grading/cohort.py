@@ -14,8 +14,21 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flowcamp.grading.export import exercise_maxima, exercise_order, exercise_titles, status_words
-from flowcamp.grading.gradebook import Gradebook, LearnerGrades, Submission, now, utc_iso
+from flowcamp.grading.export import (
+    exercise_maxima,
+    exercise_order,
+    exercise_titles,
+    status_words,
+)
+from flowcamp.grading.gradebook import (
+    NOT_STARTED,
+    Gradebook,
+    LearnerGrades,
+    Submission,
+    now,
+    utc_iso,
+)
+from flowcamp.grading.secretscan import mask
 
 STUCK_TOP = 10  # checks listed under "where learners are stuck"
 MESSAGE_CHARS = 220  # a failing message is shortened to this
@@ -154,7 +167,7 @@ def _exercise_rates(graded: list[LearnerGrades], order: list[str], titles: dict[
     for ex in order:
         marks = [lg.marks[ex] for lg in graded if ex in lg.marks and lg.marks[ex].doc is not None]
         out.append(Rate(ex, sum(m.status == "pass" for m in marks), len(marks), titles.get(ex, ""),
-                        missing=sum(m.status == "missing" for m in marks)))
+                        missing=sum(m.status in NOT_STARTED for m in marks)))
     return out
 
 
@@ -183,7 +196,7 @@ def _stuck(graded: list[LearnerGrades], order: list[str], names: dict[str, str])
         marks = {lg.key: lg.marks[ex] for lg in graded if ex in lg.marks and lg.marks[ex].doc is not None}
         total = len(marks)
         for key, mark in marks.items():
-            if mark.status in ("pass", "missing", "ungraded"):
+            if mark.status in ("pass", "ungraded", *NOT_STARTED):
                 continue
             checks = _checks_of(mark.doc)
             failing = [c for c in checks if c.get("status") != "pass"]
@@ -195,12 +208,12 @@ def _stuck(graded: list[LearnerGrades], order: list[str], names: dict[str, str])
                 if entry is None:
                     where = (x, checks.index(c) if c in checks else -1)
                     entry = found[(ex, name)] = {"pos": where, "total": total, "learners": {}, "tags": _tags(c)}
-                entry["learners"][key] = first_line(str(c.get("message") or ""))
+                entry["learners"][key] = mask(first_line(str(c.get("message") or "")))
     out = []
     for (ex, name), entry in found.items():
         groups: dict[str, list[str]] = {}  # messages that differ only in their numbers go together
         for text in entry["learners"].values():
-            groups.setdefault(re.sub(r"\d+", "#", text), []).append(text)
+            groups.setdefault(message_shape(text), []).append(text)
         same = max(groups.values(), key=lambda g: (len(g), g[0] != ""))
         message = max(set(same), key=lambda t: (same.count(t), t))
         who = sorted((names.get(k, k) for k in entry["learners"]), key=str.lower)
@@ -213,10 +226,18 @@ def _stuck(graded: list[LearnerGrades], order: list[str], names: dict[str, str])
 def _missing(graded: list[LearnerGrades], order: list[str]) -> dict[str, int]:
     out = {}
     for ex in order:
-        n = sum(1 for lg in graded if ex in lg.marks and lg.marks[ex].status == "missing")
+        n = sum(1 for lg in graded if ex in lg.marks and lg.marks[ex].status in NOT_STARTED)
         if n:
             out[ex] = n
     return out
+
+
+def message_shape(text: str) -> str:
+    """What two learners' messages share when they differ only in their own values: quoted values, the random
+    names a check gives its variables (FLOWCAMP_CHECK_C3036F, VAN_5EE643) and numbers are set aside."""
+    text = re.sub(r"""(['"`])(?:(?!\1).){0,200}\1""", "'...'", text)
+    text = re.sub(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", "NAME", text)
+    return re.sub(r"\d+", "#", text)
 
 
 def first_line(text: str) -> str:

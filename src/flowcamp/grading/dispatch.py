@@ -31,6 +31,8 @@ def run_jobs(jobs: list[dict], opts: Options, out: Path, course: Course, gb, run
     from flowcamp.grading.lane import cleanup_stale
 
     api, ui = prefect_api(out, course, opts, say)
+    if not (opts.prefect_api or os.environ.get(API_ENV)):
+        summary.own_server = ui
     from flowcamp.grading import flowrun  # imports Prefect: only when something is graded
 
     cleanup_stale()
@@ -59,10 +61,13 @@ def run_jobs(jobs: list[dict], opts: Options, out: Path, course: Course, gb, run
         ctx["config"] = lane_config(course, out, heldout, seed, hidden, opts.memory_mb, opts.max_pids, abilities)
         ctx["prefix"] = sandbox.lane_prefix(abilities)
     labels = {j["submission"]: j["label"] for j in jobs}
+    not_begun = {j["submission"]: set(j.get("untouched") or ()) for j in jobs}
     summary.changed = [j["label"] for j in jobs]
     done = [0]
 
     def record(ev: dict) -> None:
+        if ev["exercise"] in not_begun.get(ev["submission"], ()) and not ev["doc"].get("missing"):
+            ev["doc"]["untouched"] = True  # the grader's own finding (run.untouched), never the learner's say
         if gb.record_result(run_id, ev["submission"], ev["exercise"], ev["key"], seed, versions[ev["exercise"]],
                             ev["doc"], ev.get("duration", 0.0)):
             summary.graded += 1

@@ -279,6 +279,7 @@ def _override_test(test, ex: str, mark: Mark, max_score: float) -> dict:
 
 STATUS_WORDS = {"pass": "Passed", "fail": "Not passing yet", "error": "The checks could not finish",
                 "timeout": "The checks took too long", "missing": "Not in your submission",
+                "untouched": "Not started yet",
                 "ungraded": "Not graded"}
 
 

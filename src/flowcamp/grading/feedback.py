@@ -84,6 +84,9 @@ def _next_steps(exercises: list[dict], sub: Submission | None) -> list[str]:
         if e["status"] == "missing":
             steps.append(f"{ex} was not in your submission: do it in your workspace (`uv run flowcamp check {ex}` "
                          "says what is left), then hand in again.")
+        elif e["status"] == "untouched":
+            steps.append(f"{ex} is not started yet (its files are as you got them): `uv run flowcamp check {ex}` "
+                         "says where to begin.")
         elif e["status"] in ("error", "timeout"):
             steps.append(f"{ex}: the checks could not finish on your work. Run `uv run flowcamp check {ex}` to "
                          "see why, fix it, then hand in again.")

@@ -17,13 +17,13 @@ import json
 import os
 import re
 import threading
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+
+from flowcamp.grading.values import as_json as _json, now, number as _number, slug, text as _text, utc_iso  # noqa: F401
 
 SCHEMA_VERSION = 1
 FILE_NAME = "gradebook.duckdb"
@@ -64,29 +64,6 @@ class GradebookBusy(GradebookError):
     """Another process (a grading run) holds the gradebook's write lock."""
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def utc_iso(value) -> str | None:
-    """An ISO 8601 time (any offset) as UTC ISO, so times sort as text; None when it is not a time."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
-    return t.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def slug(text: str, limit: int = 60) -> str:
-    """Lower-case ASCII letters, digits and single dashes: 'José  Ñúñez' -> 'jose-nunez'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-")
-
-
 def learner_key(learner: dict | None, submission_hash: str) -> str:
     """Who handed a submission in: the lower-cased email, else a slug of the name, else 'anon-<hash>'."""
     learner = learner if isinstance(learner, dict) else {}
@@ -125,6 +102,9 @@ class Submission:
     @property
     def submitted_at(self) -> str:
         return self.created or self.first_seen
+
+
+NOT_STARTED = ("missing", "untouched")  # statuses of an exercise the learner has not begun: never "stuck"
 
 
 @dataclass
@@ -353,6 +333,40 @@ class Gradebook:
             con.execute(f"DELETE FROM results WHERE {cond}", args)
         return len(keys)
 
+    def remove(self, learner_key: str | None = None, submission: str | None = None) -> tuple[int, int]:
+        """Delete work that should never have been graded (handed in under a wrong name, a test file): one
+        submission (its label, or its hash or the hash's first 8+ characters) or a learner with everything of
+        theirs. A learner left with no submission goes too, with their overrides. Returns (submissions,
+        results) deleted."""
+        if (learner_key is None) == (submission is None):
+            raise GradebookError("Say what to remove: a learner (--learner KEY) or one submission (--submission "
+                                 "LABEL).")
+        if learner_key is not None:
+            self._known_learner(learner_key)
+            hashes = [r[0] for r in self.con.execute("SELECT hash FROM submissions WHERE learner_key = ?",
+                                                     [learner_key]).fetchall()]
+        else:
+            hashes = [r[0] for r in self.con.execute(
+                "SELECT hash FROM submissions WHERE label = ? OR hash = ? OR (length(?) >= 8 AND hash LIKE ? || '%')",
+                [submission, submission, submission, submission]).fetchall()]
+            if not hashes:
+                raise GradebookError(f"No submission is called {submission!r}. `flowcamp gradebook show --learner "
+                                     "KEY` lists a learner's submissions with their labels.")
+            if len(hashes) > 1:
+                raise GradebookError(f"{len(hashes)} submissions are called {submission!r}: give the hash of the "
+                                     "one to remove (`gradebook show --learner KEY` lists them).")
+        marks = ", ".join("?" * len(hashes))
+        with self._tx() as con:
+            results = con.execute(f"SELECT count(*) FROM results WHERE submission_hash IN ({marks})",
+                                  hashes).fetchone()[0]
+            con.execute(f"DELETE FROM checks WHERE result_key IN (SELECT key FROM results WHERE submission_hash IN "
+                        f"({marks}))", hashes)
+            con.execute(f"DELETE FROM results WHERE submission_hash IN ({marks})", hashes)
+            con.execute(f"DELETE FROM submissions WHERE hash IN ({marks})", hashes)
+            con.execute("DELETE FROM overrides WHERE learner_key NOT IN (SELECT learner_key FROM submissions)")
+            con.execute("DELETE FROM learners WHERE key NOT IN (SELECT learner_key FROM submissions)")
+        return len(hashes), int(results)
+
     def _known_learner(self, key: str) -> None:
         if not self.con.execute("SELECT 1 FROM learners WHERE key = ?", [key]).fetchone():
             known = [r[0] for r in self.con.execute("SELECT key FROM learners ORDER BY key LIMIT 8").fetchall()]
@@ -431,33 +445,12 @@ def _usable(sub: Submission) -> bool:
 
 def result_status(doc: dict) -> str:
     """A result's status as the gradebook keeps it: the document's, or "missing" when the grader marked the
-    exercise as not in the submission (``"missing": true``)."""
-    return "missing" if doc.get("missing") is True else _text(doc.get("status"))
+    exercise as not in the submission (``"missing": true``), or "untouched" when its files were still the starter's
+    and the learner never checked it nor asked for a hint (``"untouched": true``, set by the grader)."""
+    if doc.get("missing") is True:
+        return "missing"
+    if doc.get("untouched") is True and doc.get("status") != "pass":
+        return "untouched"
+    return _text(doc.get("status"))
 
 
-def _text(value) -> str:
-    """Text as the gradebook stores it: a lone surrogate (a file name or a JSON "\\udc80" that is not valid
-    UTF-8) becomes U+FFFD, which DuckDB accepts."""
-    text = "" if value is None else str(value)
-    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text) if _has_surrogate(text) else text
-
-
-def _json(value) -> str:
-    """JSON the gradebook's JSON columns accept: DuckDB refuses an escaped lone surrogate too."""
-    return _text(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-        return False
-    except UnicodeEncodeError:
-        return True
-
-
-def _number(value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return x if x == x and abs(x) != float("inf") else 0.0

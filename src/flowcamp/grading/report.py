@@ -12,6 +12,8 @@ this module lays out the page.
 
 from __future__ import annotations
 
+import json
+
 import statistics
 from datetime import timedelta
 from pathlib import Path
@@ -131,6 +133,19 @@ def _section(plot: str, heading: str, inner: str) -> str:
     return f'<section id="{plot}" aria-labelledby="{plot}-h"><h2 id="{plot}-h">{e(heading)}</h2>{inner}</section>'
 
 
+def _graded_runs(runs: list[dict]) -> int:
+    """Runs that graded at least one result (a `--watch` round with nothing new is a run too)."""
+    def graded(run: dict) -> bool:
+        summary = run.get("summary")
+        if isinstance(summary, str):
+            try:
+                summary = json.loads(summary)
+            except ValueError:
+                return False
+        return isinstance(summary, dict) and bool(summary.get("graded"))
+    return sum(1 for run in runs if graded(run))
+
+
 def _header(c: Cohort) -> str:
     run = c.runs[-1] if c.runs else {}
     title = "Cohort report"
@@ -144,7 +159,7 @@ def _header(c: Cohort) -> str:
             else "not finished (stopped, or running)")
         seed = f"held-out seed {run.get('seed')}" if run.get("seed") is not None else "no seed recorded"
         meta = (f"{e(when)}; {e(seed)}; course version {e(run.get('course_version') or '?')}; "
-                f"{len(c.runs)} run{'s' if len(c.runs) != 1 else ''} in this gradebook.")
+                f"{_graded_runs(c.runs)} grading run(s) that graded something.")
     else:
         meta = "No grading run is recorded in this gradebook yet."
     bad = ""
@@ -167,13 +182,15 @@ def _glance(c: Cohort) -> str:
     values = [v for _, v in c.totals]
     if values:
         low = sum(1 for v in values if v < 50)
-        lines.append(f'<a href="#scores">Scores</a>: the middle learner has {round(statistics.median(values))}% '
-                     f"of the points; {low} of {len(values)} have less than half.")
+        lines.append(f'<a href="#scores">Scores</a>: half the learners have {round(statistics.median(values))}% '
+                     f"of the points or more; {low} of {len(values)} have less than half.")
     rated = sorted((r for r in c.exercises if r.tried is not None), key=lambda r: (r.tried, c.order.index(r.label)))
     if rated:
         r = rated[0]
+        tied = [x.label for x in rated[1:] if x.tried == r.tried]
+        also = f" (as hard: {', '.join(e(t) for t in tied[:3])}{', ...' if len(tied) > 3 else ''})" if tied else ""
         lines.append(f'<a href="#exercises">Hardest exercise</a>: {e(r.label)}, passed by {r.n} of the '
-                     f"{r.total - r.missing} who handed it in ({pct(r.tried)}).")
+                     f"{r.total - r.missing} who began it ({pct(r.tried)}){also}.")
     if c.stuck:
         s = c.stuck[0]
         lines.append(f'<a href="#stuck">Most stuck</a>: {e(s.exercise)}, "{e(s.check)}": {s.failing} of {s.total} '
@@ -195,8 +212,8 @@ def _scores_section(c: Cohort) -> str:
     low = sum(1 for v in values if v < 50)
     return _section("scores", "1. Score distribution", (
         f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
-        + _caption(f"How many learners reached each score band. The middle learner has {round(med)}% of the "
-                   f"{num(c.max_total)} points; {low} of {len(values)} have less than half.",
+        + _caption(f"How many learners reached each score band. Half the learners have {round(med)}% of the "
+                   f"{num(c.max_total)} points or more; {low} of {len(values)} have less than half.",
                    "A group far to the left: look at the stuck list below first, it is usually one or two "
                    "exercises. Two humps: the cohort has split; pair people up or run a catch-up session.")
         + _numbers(["learner", "score"], rows, {1}) + "</figure>"))
@@ -213,8 +230,9 @@ def _exercises_section(c: Cohort) -> str:
     words = ", ".join(f"{r.label} ({r.n} of {r.total - r.missing})" for r in lowest) or "none"
     miss = ""
     if c.missing:
-        miss = (" Grey, \"not in\": learners whose submission did not have the exercise (they count as not "
-                "passed): " + ", ".join(f"{e(ex)} {n}" for ex, n in c.missing.items()) + ".")
+        miss = (" Grey, \"not started\": learners who have not begun the exercise (it was not in their "
+                "submission, or its files were still as they got them and they never checked it; they count as not "
+                "passed, and never as stuck): " + ", ".join(f"{e(ex)} {n}" for ex, n in c.missing.items()) + ".")
     rows = [[r.label, r.tip, str(r.n), str(r.total), str(r.missing), pct(r.share)] for r in rates]
     return _section("exercises", "2. Pass rate per exercise", (
         f'<figure>{SWIPE}<div class="scroll">{svg}</div>'

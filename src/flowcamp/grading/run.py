@@ -68,6 +68,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # labels of the submissions graded in this run
     flow_run_url: str | None = None
+    own_server: str | None = None  # the grading folder's own Prefect server's address, when it was used
 
     def line(self) -> str:
         n = self.submissions
@@ -222,6 +223,8 @@ def _grade(opts: Options, out: Path, started: float, say, progress, intake_cache
 
             run_jobs(jobs, opts, out, course, gb, run_id, versions, seed, hidden, abilities, runtime, summary,
                      say, progress, keep_lanes)
+        if opts.exercises:
+            _say_partial(gb, subs, course, wanted, hidden, runtime, seed, say)
         summary.seconds = time.monotonic() - started
         gb.finish_run(run_id, {"graded": summary.graded, "skipped": summary.skipped, "bad": summary.bad,
                                "seconds": round(summary.seconds, 1)})
@@ -261,6 +264,49 @@ def watch(opts: Options, say: Callable[[str], None] = print, progress=None, inte
         close_lanes(opts.dask)
         lock.release()
     return n
+
+
+def untouched(sub, exercises: list[Exercise]) -> list[str]:
+    """Exercises the learner has not begun: never checked, no hint, and the submitted folder holds exactly the
+    starter's files, unchanged (`flowcamp submit` hands in every exercise, started or not). Their results are
+    marked, so the report does not count the learner as stuck on them."""
+    progress = ((sub.manifest or {}).get("progress") or {}).get("exercises") or {}
+    out = []
+    for ex in exercises:
+        entry = progress.get(ex.id) if isinstance(progress.get(ex.id), dict) else {}
+        if entry.get("checks") or entry.get("hints_shown") or entry.get("passed"):
+            continue
+        folder = Path(sub.root) / "workspace" / ex.path
+        try:
+            have = sorted(p.relative_to(folder) for p in folder.rglob("*")
+                          if (p.is_file() or p.is_symlink()) and "__pycache__" not in p.parts)
+            if have == ex.starter_files() and all(
+                    (folder / f).read_bytes() == (ex.source_dir / f).read_bytes() for f in have):
+                out.append(ex.id)
+        except OSError:
+            continue
+    return out
+
+
+def _say_partial(gb, subs: list, course: Course, wanted: list[Exercise], hidden: Path | None, runtime: str,
+                 seed: int, say) -> None:
+    """After a run with -e: a learner's newest submission counts, so exercises it has no result for show as
+    "not graded yet" in the exports, even if an older submission had one. Say so, with what to do."""
+    others = [ex for ex in course.exercises if ex not in wanted]
+    versions = {ex.id: checks_version(ex, hidden, runtime) for ex in others}
+    from flowcamp.grading.gradebook import learner_key
+
+    done = gb.done_keys()
+    had = set(gb.con.execute("SELECT s.learner_key, r.exercise_id FROM results r JOIN submissions s "
+                             "ON s.hash = r.submission_hash").fetchall())
+    short = [sub.label for sub in subs if sub.status == "ok" and any(
+        (learner_key((sub.manifest or {}).get("learner"), sub.hash), ex.id) in had
+        and result_key(sub.hash, ex.id, versions[ex.id], seed) not in done for ex in others)]
+    if short:
+        say(f"{len(short)} learner{'s' if len(short) != 1 else ''} handed in again ({', '.join(short[:3])}"
+            f"{', ...' if len(short) > 3 else ''}), and this run graded only {', '.join(e.id for e in wanted)}. "
+            "A learner's newest submission is the one that counts, so their other exercises show as 'not graded "
+            "yet' in the exports until you grade again without -e (results already in the gradebook are kept).")
 
 
 def _reasons(gb, subs: list, wanted: list[Exercise], versions: dict[str, str], seed: int) -> dict[str, int]:
@@ -309,6 +355,7 @@ def _plan(subs: list, gb, run_id: int, wanted: list[Exercise], versions: dict[st
         summary.skipped += len(wanted) - len(todo)
         if todo:
             jobs.append({"submission": sub.hash, "root": str(sub.root), "label": sub.label,
+                         "untouched": untouched(sub, [ex for ex in wanted if ex.id in todo]),
                          "workspace_seed": (sub.manifest or {}).get("workspace_seed") or 7,
                          "exercises": todo, "keys": {k: keys[k] for k in todo}})
     return jobs
@@ -322,8 +369,13 @@ def _wanted(course: Course, opts: Options) -> list[Exercise]:
         try:
             out.append(course.get(key))
         except Exception:  # noqa: BLE001 - course.get says which ids exist
-            raise GradeError(f"--exercise {key}: no such exercise in this course. `uv run flowcamp list` shows "
-                             "every exercise id.") from None
+            import difflib
+
+            ids = [e.id for e in course.exercises]
+            near = difflib.get_close_matches(key, ids, n=1)
+            hint = f"Did you mean {near[0]}? " if near else ""
+            raise GradeError(f"--exercise {key}: no such exercise in this course. {hint}The exercise ids: "
+                             + ", ".join(ids) + ".") from None
     return out
 
 

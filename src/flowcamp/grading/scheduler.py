@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import select
 import subprocess
 import sys
@@ -136,6 +137,48 @@ class LaneProcess:
             pass
 
 
+class _Spawner:
+    """Starts lane processes from one thread that lives as long as this process. A lane dies with its parent
+    (bubblewrap's --die-with-parent, PR_SET_PDEATHSIG), and on Linux "parent" means the thread that started it:
+    a lane started from a task's thread would die when Prefect's or Dask's thread pool lets that thread go, and a
+    lane kept between `--watch` rounds would be dead when the next round takes it."""
+
+    def __init__(self):
+        self.jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._loop, name="flowcamp-lane-spawner", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            fn, box, done = self.jobs.get()
+            try:
+                box.append((True, fn()))
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller
+                box.append((False, e))
+            done.set()
+
+    def call(self, fn):
+        box: list = []
+        done = threading.Event()
+        self.jobs.put((fn, box, done))
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawn(fn):
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = _Spawner()
+    return _SPAWNER.call(fn)
+
+
 class LanePool:
     """One process's idle lanes for one grading configuration. A lane is taken for one submission and given
     back; a lane that failed is stopped instead, and the next taker gets a fresh one."""
@@ -151,11 +194,14 @@ class LanePool:
         with self.lock:
             if self.closed:
                 raise LaneLost("the grading run is stopping")
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                lane = self.idle.pop()
+                if lane.popen.poll() is None:
+                    return lane
+                lane.stop(kill=True)  # it died while idle (reaped here)
             self.started += 1
             n = self.started
-        return LaneProcess(n, self.config, self.prefix, self.base)
+        return _spawn(lambda: LaneProcess(n, self.config, self.prefix, self.base))
 
     def release(self, lane: LaneProcess) -> None:
         with self.lock:
