@@ -104,6 +104,9 @@ def interleaved(named: list[tuple[str, object]], runs: int) -> list[dict]:
 
 
 def main() -> None:
+    # As on an instructor's machine: every Python here may cache its bytecode (flowcamp's own children always
+    # do; with PYTHONDONTWRITEBYTECODE set, nbgrader and its kernels would compile their imports every run).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     ap = argparse.ArgumentParser()
     ap.add_argument("--learners", type=int, default=30)
     ap.add_argument("--runs", type=int, default=3)
