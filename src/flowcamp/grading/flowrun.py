@@ -119,7 +119,8 @@ def _grade_submission(job: dict, ctx: dict, payload: bytes | None = None) -> dic
         if unpacked is not None:
             shutil.rmtree(unpacked, ignore_errors=True)
     passed = sum(1 for ev in outcome["results"] if (ev.get("doc") or {}).get("status") == "pass")
-    get_run_logger().info("%s: %d exercise result(s), %d passed%s", job["label"], len(outcome["results"]),
+    who = f"{job['who']} ({job['label']})" if job.get("who") else job["label"]
+    get_run_logger().info("%s: %d exercise result(s), %d passed%s", who, len(outcome["results"]),
                           passed, f"; {outcome['lanes_lost']} lane(s) lost" if outcome["lanes_lost"] else "")
     return outcome
 

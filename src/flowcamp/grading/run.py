@@ -288,6 +288,12 @@ def untouched(sub, exercises: list[Exercise]) -> list[str]:
     return out
 
 
+def _who(learner) -> str:
+    """A learner's name (else email) for the grading run's log lines in the Prefect UI."""
+    learner = learner if isinstance(learner, dict) else {}
+    return str(learner.get("name") or learner.get("email") or "")[:80]
+
+
 def _say_partial(gb, subs: list, course: Course, wanted: list[Exercise], hidden: Path | None, runtime: str,
                  seed: int, say) -> None:
     """After a run with -e: a learner's newest submission counts, so exercises it has no result for show as
@@ -356,6 +362,7 @@ def _plan(subs: list, gb, run_id: int, wanted: list[Exercise], versions: dict[st
         if todo:
             jobs.append({"submission": sub.hash, "root": str(sub.root), "label": sub.label,
                          "untouched": untouched(sub, [ex for ex in wanted if ex.id in todo]),
+                         "who": _who(info["learner"]),
                          "workspace_seed": (sub.manifest or {}).get("workspace_seed") or 7,
                          "exercises": todo, "keys": {k: keys[k] for k in todo}})
     return jobs
