@@ -4,6 +4,8 @@ No command here asks anything or runs a learner's code."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -18,9 +20,18 @@ nbgrader_app = typer.Typer(help="The notebook exercises as an nbgrader course: m
                                 "submissions in for nbgrader's autograde.", no_args_is_help=True)
 
 
-def _show_commands(root: Path, assignments: list[str], regrading: bool = False) -> None:
-    from flowcamp.grading.nbgrader_route import next_commands
+def next_commands(root: Path, assignments: list[str]) -> list[str]:
+    """The nbgrader commands an instructor runs next, in the course folder."""
+    beside = Path(sys.executable).parent / "nbgrader"  # the nbgrader installed with flowcamp
+    on_path = shutil.which("nbgrader")
+    exe = "nbgrader" if on_path and Path(on_path).resolve() == beside.resolve() else str(beside)
+    lines = [f"cd {root}"]
+    for a in assignments:
+        lines += [f"{exe} generate_assignment {a} --force", f"{exe} autograde {a}", f"{exe} generate_feedback {a}"]
+    return lines + [f"{exe} export"]
 
+
+def _show_commands(root: Path, assignments: list[str], regrading: bool = False) -> None:
     console.print("Next, with nbgrader's own commands (in the course folder):")
     for line in next_commands(root, assignments):
         console.print(f"  {escape(line)}", soft_wrap=True)

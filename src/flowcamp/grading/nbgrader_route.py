@@ -1,26 +1,15 @@
-"""The nbgrader route: the course's notebook exercises as a standard nbgrader course, driven with nbgrader's own
-commands, beside ``flowcamp grade`` (which keeps grading notebooks its own way).
+"""The nbgrader route: the course's notebook exercises as a standard nbgrader course, graded with nbgrader's own
+commands beside ``flowcamp grade`` (docs/nbgrader-route.md).
 
-``build_course`` writes the course folder::
+``build_course`` writes ``nbgrader_config.py``, ``source/<exercise id>/<notebook>`` (each exercise's source
+notebook, its test cells first matched with the exercise's flowcamp checks: same names, same points, hidden
+tests) and ``data/warehouse.duckdb`` (built by flowcamp, with a seed learners never had), and records what it
+wrote in ``.flowcamp-nbgrader.json``: running it again updates its own files, never an instructor's edits
+unasked, never nbgrader's own (gradebook.db, release/, submitted/, autograded/, feedback/).
 
-    nbgrader_config.py                   CourseDirectory.root and course_id, the cell time limit, the warehouse
-    source/<exercise id>/<notebook>      the exercise's source notebook (solution regions, locked cells, test
-                                         cells with points and hidden tests), one assignment per exercise
-    data/warehouse.duckdb                the warehouse the notebooks read while nbgrader grades them, built by
-                                         flowcamp with a seed of its own (not the learners' warehouse)
-    .flowcamp-nbgrader.json              what flowcamp wrote (hashes) and the seed, so running it again updates
-                                         its own files and never overwrites an instructor's edits unasked
-
-It never touches nbgrader's own files (gradebook.db, release/, submitted/, autograded/, feedback/).
-
-Before anything is written, each notebook's test cells are matched with the exercise's flowcamp checks
-(``checks/test_*.py``): the same checks, by name, with the same points. The test cells' hidden parts are the
-same asserts as the checks, so honest answers score the same both ways.
-
-``collect`` puts learners' flowcamp submissions (read by :mod:`.intake`, which does the safe extraction) where
-nbgrader looks for them, ``submitted/<student id>/<assignment>/<notebook>``, with the learner's answer cells
-moved into the nbgrader version of the notebook (matched by grade id, then cell id), and adds each student to
-nbgrader's gradebook. Nothing of a submission is run here.
+``collect`` reads learners' submissions through :mod:`.intake` (which extracts them safely), puts each
+learner's answer cells into the nbgrader version of the notebook at ``submitted/<student id>/<assignment>/``
+and adds the students to nbgrader's gradebook. Nothing of a submission is run here.
 """
 
 from __future__ import annotations
@@ -45,7 +34,6 @@ COURSE_ID = "flowcamp"
 STATE = ".flowcamp-nbgrader.json"
 CONFIG = "nbgrader_config.py"
 WAREHOUSE = "data/warehouse.duckdb"
-NBGRADER_OWN = ("gradebook.db", "release", "submitted", "autograded", "feedback", "exchange")
 _STUDENT_ID = re.compile(r"[^a-z0-9._@-]+")
 
 
@@ -66,11 +54,8 @@ class Built:
 @dataclass
 class Placed:
     student_id: str
-    name: str
-    email: str
     assignment: str
-    path: Path
-    source: str
+    source: str  # the submission's label
     notes: list[str] = field(default_factory=list)
 
 
@@ -83,7 +68,10 @@ class Collected:
 
 # ------------------------------------------------------------------------------------------ the exercises
 def notebook_exercises(course: Course) -> list[Exercise]:
-    return [ex for ex in course.exercises if ex.kind == "notebook"]
+    from flowcamp.kinds import kind_of
+    from flowcamp.kinds.notebook import NotebookKind
+
+    return [ex for ex in course.exercises if isinstance(kind_of(ex), NotebookKind)]
 
 
 def _nbg(cell: dict) -> dict:
@@ -99,7 +87,7 @@ def _text(cell: dict) -> str:
 
 @dataclass
 class CheckSpec:
-    name: str
+    name: str  # the check's name: its docstring's first line, the test cell's `# Check:` line
     points: float
 
 
@@ -114,12 +102,9 @@ def course_checks(ex: Exercise) -> list[CheckSpec]:
                 continue
             doc = (ast.get_docstring(node) or "").strip()
             name = doc.splitlines()[0].strip() if doc else node.name.removeprefix("test_").replace("_", " ").capitalize()
-            points = 1
-            for dec in node.decorator_list:
-                if (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "points"
-                        and dec.args and isinstance(dec.args[0], ast.Constant)):
-                    points = dec.args[0].value
-            out.append(CheckSpec(name, points))
+            marks = [d.args[0].value for d in node.decorator_list if isinstance(d, ast.Call) and isinstance(
+                d.func, ast.Attribute) and d.func.attr == "points" and d.args and isinstance(d.args[0], ast.Constant)]
+            out.append(CheckSpec(name, marks[0] if marks else 1))
     return out
 
 
@@ -141,8 +126,8 @@ def agreement_problems(ex: Exercise, nb: dict) -> list[str]:
     """Why the notebook's test cells would not grade what the exercise's checks grade (empty: they agree)."""
     checks = {c.name: c for c in course_checks(ex)}
     cells = notebook_checks(nb)
-    problems = []
-    named = {spec.name: (gid, spec, hidden) for gid, spec, hidden in cells}
+    problems = [f"the check '{name}' has no test cell in the notebook" for name in checks
+                if name not in {spec.name for _, spec, _ in cells}]
     for gid, spec, hidden in cells:
         if not spec.name:
             problems.append(f"test cell {gid} does not start with a '# Check: ...' line naming its check")
@@ -154,9 +139,6 @@ def agreement_problems(ex: Exercise, nb: dict) -> list[str]:
         if spec.name and not hidden:
             problems.append(f"test cell {gid} ('{spec.name}') has no ### BEGIN HIDDEN TESTS part: nbgrader would "
                             "only check the answer's shape")
-    for name in checks:
-        if name not in named:
-            problems.append(f"the check '{name}' has no test cell in the notebook")
     total = sum(float(s.points) for _, s, _ in cells)
     if not problems and total != float(ex.points):
         problems.append(f"the test cells add up to {total:g} points; exercise.toml says {ex.points}")
@@ -186,11 +168,6 @@ def source_notebook(ex: Exercise) -> dict:
             cell["id"] = cid
         seen.add(cid)
     return nb
-
-
-def release_notebook(ex: Exercise) -> dict:
-    """What learners were given (the exercise's starter, nbgrader's release version of the source)."""
-    return json.loads((ex.source_dir / ex.files[0]).read_text(encoding="utf-8"))
 
 
 def notebook_name(ex: Exercise) -> str:
@@ -226,9 +203,9 @@ os.environ["FLOWCAMP_WAREHOUSE"] = {str(root / WAREHOUSE)!r}
 def _read_state(root: Path) -> dict:
     try:
         data = json.loads((root / STATE).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def build_course(course: Course, dest: Path, yes: bool = False, seed: int | None = None) -> Built:
@@ -245,23 +222,16 @@ def build_course(course: Course, dest: Path, yes: bool = False, seed: int | None
         raise RouteError(f"{root} already holds an nbgrader course that flowcamp did not make. Give another "
                          "folder, or run again with --yes to add flowcamp's assignments to it (the files flowcamp "
                          "would replace are kept as copies first; gradebook.db and submitted/ are never touched).")
-    planned: dict[str, bytes] = {}
-    built = Built(root)
-    limit = max(ex.time_limit for ex in exercises)
-    planned[CONFIG] = _config_text(root, limit).encode("utf-8")
+    built = Built(root, assignments=[ex.id for ex in exercises])
+    planned = {CONFIG: _config_text(root, max(ex.time_limit for ex in exercises)).encode("utf-8")}
     for ex in exercises:
-        nb = source_notebook(ex)
-        planned[f"source/{ex.id}/{notebook_name(ex)}"] = (json.dumps(nb, indent=1, ensure_ascii=False)
-                                                            + "\n").encode("utf-8")
-        built.assignments.append(ex.id)
+        planned[f"source/{ex.id}/{notebook_name(ex)}"] = (json.dumps(source_notebook(ex), indent=1,
+                                                                     ensure_ascii=False) + "\n").encode("utf-8")
     known = state.get("files") if isinstance(state.get("files"), dict) else {}
     conflicts = []
     for rel, data in planned.items():
-        target = root / rel
-        if not target.exists():
-            continue
-        now = _sha(target.read_bytes()) if target.is_file() else "not a file"
-        if now != _sha(data) and now != known.get(rel):
+        now = _sha((root / rel).read_bytes()) if (root / rel).is_file() else "not a file"
+        if (root / rel).exists() and now != _sha(data) and now != known.get(rel):
             conflicts.append(rel)
     if conflicts and not yes:
         raise RouteError("These files were changed since flowcamp wrote them (by you, or by another tool): "
@@ -276,10 +246,7 @@ def build_course(course: Course, dest: Path, yes: bool = False, seed: int | None
             continue
         if rel in conflicts:
             keep = target.with_name(f"{target.name}.{stamp}.before-flowcamp")
-            if target.is_dir():
-                shutil.move(target, keep)
-            else:
-                shutil.copy2(target, keep)
+            shutil.move(target, keep) if target.is_dir() else shutil.copy2(target, keep)
             built.backed_up.append(keep.relative_to(root).as_posix())
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
@@ -351,6 +318,9 @@ def merge_answers(template: dict, learner: dict) -> tuple[dict, list[str]]:
         at = by_gid.get(gid) if isinstance(gid, str) else None
         if at is None and isinstance(cell.get("id"), str):
             at = by_id.get(cell["id"])
+        if at is not None and cell.get("cell_type") != tcells[at].get("cell_type"):
+            raise ShapeError(f"the cell '{_nbg(tcells[at]).get('grade_id')}' was turned from a "
+                             f"{tcells[at].get('cell_type')} cell into a {cell.get('cell_type')} cell")
         anchors.append(at)
     seen = [a for a in anchors if a is not None]
     for a in set(seen):
@@ -358,17 +328,10 @@ def merge_answers(template: dict, learner: dict) -> tuple[dict, list[str]]:
             raise ShapeError(f"the cell '{_nbg(tcells[a]).get('grade_id')}' appears {seen.count(a)} times")
     if seen != sorted(seen):
         raise ShapeError("its graded cells are not in the order of the exercise's notebook (cells were moved)")
-    for i, cell in enumerate(tcells):
-        meta = _nbg(cell)
-        if meta.get("solution") and i not in seen:
-            raise ShapeError(f"the answer cell '{meta.get('grade_id')}' is gone (deleted, or its metadata removed)")
-    for cell, at in zip(learner["cells"], anchors):
-        if at is not None and cell.get("cell_type") != tcells[at].get("cell_type"):
-            raise ShapeError(f"the cell '{_nbg(tcells[at]).get('grade_id')}' was turned from a "
-                             f"{tcells[at].get('cell_type')} cell into a {cell.get('cell_type')} cell")
-    notes: list[str] = []
-    out: list[dict] = []
-    nxt = 0  # the next template cell with nbgrader metadata not yet placed
+    gone = [_nbg(c).get("grade_id") for i, c in enumerate(tcells) if _nbg(c).get("solution") and i not in seen]
+    if gone:
+        raise ShapeError(f"the answer cell '{gone[0]}' is gone (deleted, or its metadata removed)")
+    notes, out, nxt = [], [], 0  # nxt: the next template cell not yet placed
 
     def put_back(upto: int) -> None:
         nonlocal nxt
@@ -386,9 +349,7 @@ def merge_answers(template: dict, learner: dict) -> tuple[dict, list[str]]:
             continue
         put_back(at)
         t = tcells[at]
-        text = _text(cell) if _nbg(t).get("solution") else _text(t)
-        merged = _clean_cell(t, t.get("metadata"), text)
-        out.append(merged)
+        out.append(_clean_cell(t, t.get("metadata"), _text(cell) if _nbg(t).get("solution") else _text(t)))
         nxt = at + 1
     put_back(len(tcells))
     ids: set[str] = set()
@@ -397,22 +358,16 @@ def merge_answers(template: dict, learner: dict) -> tuple[dict, list[str]]:
                 or cell["id"] in ids:
             cell["id"] = hashlib.sha256(f"{i}:{cell['source']}".encode()).hexdigest()[:8]
         ids.add(cell["id"])
-    nb = {"cells": out, "metadata": copy.deepcopy(template.get("metadata", {})), "nbformat": 4,
-          "nbformat_minor": max(5, int(template.get("nbformat_minor", 5)))}
-    return nb, notes
+    return {"cells": out, "metadata": copy.deepcopy(template.get("metadata", {})), "nbformat": 4,
+            "nbformat_minor": max(5, int(template.get("nbformat_minor", 5)))}, notes
 
 
 # ------------------------------------------------------------------------------------------ collecting
-def _with_tools_on_path() -> None:
-    """nbgrader's gradebook calls `alembic` by name: the one installed beside this Python."""
-    here = str(Path(sys.executable).parent)
-    if here not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
-
-
 def add_students(root: Path, students: dict[str, tuple[str, str]]) -> None:
     """Add or update students (id -> (name, email)) in the course's nbgrader gradebook."""
-    _with_tools_on_path()
+    here = str(Path(sys.executable).parent)  # nbgrader calls `alembic` by name: the one beside this Python
+    if here not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
     from nbgrader.api import Gradebook
 
     with Gradebook("sqlite:///" + (root / "gradebook.db").as_posix(), COURSE_ID) as gb:
@@ -421,7 +376,7 @@ def add_students(root: Path, students: dict[str, tuple[str, str]]) -> None:
             gb.update_or_create_student(sid, first_name=first or None, last_name=last or None, email=email or None)
 
 
-def collect(course: Course, dest: Path, sources: list[str], say=print) -> Collected:
+def collect(course: Course, dest: Path, sources: list[str]) -> Collected:
     """Place each learner's newest notebook of each notebook exercise under ``dest/submitted`` and add the
     learners to nbgrader's gradebook. A bad submission, or a notebook that changed shape, is skipped with a
     message; nothing of a submission is run."""
@@ -461,20 +416,19 @@ def collect(course: Course, dest: Path, sources: list[str], say=print) -> Collec
                                           "or not saved from Jupyter). Ask the learner to open it, save it, and "
                                           "submit again.")
                     continue
-                key = (sid, ex.id)
-                if key in chosen and chosen[key][0] >= created:
-                    result.skipped.append(f"{sub.label}: an equally new or newer submission of {ex.id} by {sid} "
-                                          "was given too; that one is used.")
-                    continue
-                if key in chosen:
-                    result.skipped.append(f"{chosen[key][4]}: a newer submission of {ex.id} by {sid} was given "
-                                          "too; that one is used.")
-                chosen[key] = (created, nb, name, email, sub.label)
+                key, mine = (sid, ex.id), (created, nb, name, email, sub.label)
+                if key in chosen:  # the same learner twice: the newer counts
+                    older, newer = sorted([chosen[key], mine], key=lambda c: c[0])
+                    result.skipped.append(f"{older[4]}: {newer[4]} is a newer submission of {ex.id} by {sid}; that "
+                                          "one is used.")
+                    mine = newer
+                chosen[key] = mine
     students: dict[str, tuple[str, str]] = {}
     for (sid, ex_id), (created, nb, name, email, label) in sorted(chosen.items()):
         ex = course.get(ex_id)
         try:
-            merged, notes = merge_answers(release_notebook(ex), nb)
+            # the template is what learners were given: the starter, nbgrader's release version of the source
+            merged, notes = merge_answers(json.loads((ex.source_dir / ex.files[0]).read_text("utf-8")), nb)
         except ShapeError as why:
             result.skipped.append(f"{label}: its {ex.files[0]} ({ex_id}) was skipped: {why}. Grade it by hand, or "
                                   f"ask the learner to copy their answers into a fresh copy (`uv run flowcamp reset "
@@ -487,21 +441,8 @@ def collect(course: Course, dest: Path, sources: list[str], say=print) -> Collec
         if created:  # nbgrader reads when it was handed in from here (late penalties)
             (folder / "timestamp.txt").write_text(created + "\n", encoding="utf-8")
         students[sid] = (name, email)
-        result.placed.append(Placed(sid, name, email, ex_id, target, label, notes))
+        result.placed.append(Placed(sid, ex_id, label, notes))
     if students:
         add_students(root, students)
     result.students = sorted(students)
     return result
-
-
-def next_commands(root: Path, assignments: list[str]) -> list[str]:
-    """The nbgrader commands an instructor runs next, in the course folder."""
-    beside = Path(sys.executable).parent / "nbgrader"  # the nbgrader installed with flowcamp
-    on_path = shutil.which("nbgrader")
-    exe = "nbgrader" if on_path and Path(on_path).resolve() == beside.resolve() else str(beside)
-    lines = [f"cd {root}"]
-    for a in assignments:
-        lines += [f"{exe} generate_assignment {a} --force", f"{exe} autograde {a}",
-                  f"{exe} generate_feedback {a}"]
-    lines.append(f"{exe} export")
-    return lines
