@@ -28,7 +28,7 @@ from flowcamp.grading.gradebook import (
     now,
     utc_iso,
 )
-from flowcamp.grading.secretscan import mask
+from flowcamp.grading.secretscan import detect_line, is_placeholder, looks_random
 
 STUCK_TOP = 10  # checks listed under "where learners are stuck"
 MESSAGE_CHARS = 220  # a failing message is shortened to this
@@ -230,6 +230,20 @@ def _missing(graded: list[LearnerGrades], order: list[str]) -> dict[str, int]:
         if n:
             out[ex] = n
     return out
+
+
+_QUOTED = re.compile(r"""(?P<q>['"])(?P<value>(?:(?!(?P=q)).){4,200})(?P=q)""")
+
+
+def mask(text: str, hidden: str = "[hidden]") -> str:
+    """``text`` (a check's message, for a report many people read) with every secret-looking value in it
+    replaced: what the scan would find in a line of code, and any quoted value that looks generated."""
+    values = {v for _, v in detect_line(text, "code", ".py")}
+    values |= {m.group("value") for m in _QUOTED.finditer(text)
+               if looks_random(m.group("value")) and not is_placeholder(m.group("value"))}
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, hidden)
+    return text
 
 
 def message_shape(text: str) -> str:

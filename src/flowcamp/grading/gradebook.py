@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from flowcamp.grading.values import as_json as _json, now, number as _number, slug, text as _text, utc_iso  # noqa: F401
+from flowcamp.grading.values import as_json as _json, learner_key, now, number as _number, slug, text as _text, utc_iso  # noqa: F401,E501
 
 SCHEMA_VERSION = 1
 FILE_NAME = "gradebook.duckdb"
@@ -62,18 +62,6 @@ class GradebookError(Exception):
 
 class GradebookBusy(GradebookError):
     """Another process (a grading run) holds the gradebook's write lock."""
-
-
-def learner_key(learner: dict | None, submission_hash: str) -> str:
-    """Who handed a submission in: the lower-cased email, else a slug of the name, else 'anon-<hash>'."""
-    learner = learner if isinstance(learner, dict) else {}
-    email = learner.get("email")
-    if isinstance(email, str) and "@" in email.strip():
-        return email.strip().lower()
-    name = learner.get("name")
-    if isinstance(name, str) and slug(name):
-        return slug(name)
-    return "anon-" + submission_hash[:8]
 
 
 @dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 from flowcamp.grading.charts import (BAR, FONT, GOOD, GRID, INK, LOW, MIDDLE, MIN_WIDTH, MUTED, WIDTH, bar_svg,
                                      chart_svg, e, effort_chart, hbars, histogram, minutes, number, panel, pct,
                                      rich, svg_text)
-from flowcamp.grading.cohort import Cohort, Rate, Stuck, collect, short, time_words
+from flowcamp.grading.cohort import Cohort, Stuck, collect, short, time_words
 from flowcamp.grading.export import num, write_atomic
 from flowcamp.grading.gradebook import Gradebook
 
@@ -279,7 +279,6 @@ def _stuck_section(c: Cohort) -> str:
     if not c.stuck:
         return _section("stuck", head, '<p class="none">Nobody is stuck: every graded learner\'s latest result '
                         "passes every exercise they handed in.</p>")
-    rates = [Rate(f"{s.exercise}: {s.check}", s.failing, s.total) for s in c.stuck]
     desc = ("Horizontal bars, one per check, most learners first: how many graded learners' latest result fails "
             "it. " + "; ".join(f"{s.exercise}, {s.check}: {s.failing} of {s.total}" for s in c.stuck))
     width, label_w = WIDTH, 420

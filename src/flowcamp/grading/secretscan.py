@@ -53,7 +53,6 @@ _CODE = re.compile(r"""(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)["']?\]?\s*(?::\s*[A-Z
 # os.environ.get(NAME, "default"), os.getenv(prefix + "_PASSWORD", "default"): a secret typed in as a default
 _DEFAULT = re.compile(r"""\b(?:get|getenv|setdefault)\(\s*(?P<arg>[^,()]{1,120}?)\s*,\s*[rRbBuUfF]{0,2}"""
                       r"""(?P<q>"|')(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)\s*\)""")
-_QUOTED = re.compile(r"""(?P<q>['"])(?P<value>(?:(?!(?P=q)).){4,200})(?P=q)""")
 _ENV = re.compile(r"^\s*(?:export\s+|set\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_.]*)\s*[=:]\s*(?P<value>.*?)\s*$")
 _YAML = re.compile(r"^\s*(?:-\s+)?(?P<name>[A-Za-z_][\w.\-]*)\s*:\s+(?P<value>[^\s#'\"{\[&*!|>][^#]*?)\s*(?:#.*)?$")
 _SQL = re.compile(r"(?i)\b(?P<name>password|secret|key_id|session_token|token)\s+'(?P<value>[^']*)'")
@@ -185,17 +184,6 @@ def detect_line(line: str, how: str, suffix: str = "") -> list[tuple[str, str]]:
             seen.add(value)
             out.append((kind, value))
     return out
-
-
-def mask(text: str, hidden: str = "[hidden]") -> str:
-    """``text`` (a check's message, for a report many people read) with every secret-looking value in it
-    replaced: what the scan would find in a line of code, and any quoted value that looks generated."""
-    values = {v for _, v in detect_line(text, "code", ".py")}
-    values |= {m.group("value") for m in _QUOTED.finditer(text)
-               if looks_random(m.group("value")) and not is_placeholder(m.group("value"))}
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, hidden)
-    return text
 
 
 def digest(value: str) -> str:

@@ -58,3 +58,15 @@ def number(value) -> float:
     except (TypeError, ValueError):
         return 0.0
     return x if x == x and abs(x) != float("inf") else 0.0
+
+
+def learner_key(learner: dict | None, submission_hash: str) -> str:
+    """Who handed a submission in: the lower-cased email, else a slug of the name, else 'anon-<hash>'."""
+    learner = learner if isinstance(learner, dict) else {}
+    email = learner.get("email")
+    if isinstance(email, str) and "@" in email.strip():
+        return email.strip().lower()
+    name = learner.get("name")
+    if isinstance(name, str) and slug(name):
+        return slug(name)
+    return "anon-" + submission_hash[:8]
