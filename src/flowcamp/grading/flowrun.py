@@ -137,7 +137,6 @@ _RUNS: dict[str, dict] = {}  # the run being graded, by key: what the flow funct
 def _grade_cohort(key: str, cohort: str, submissions: int, exercises: int) -> dict:
     """The flow: submit a task per submission, record results as they come (this thread is the gradebook's
     writer)."""
-    from prefect.futures import wait
     from prefect.runtime import flow_run
 
     run = _RUNS[key]
@@ -157,27 +156,31 @@ def _grade_cohort(key: str, cohort: str, submissions: int, exercises: int) -> di
             if ev.get("event") == "result":
                 record(ev)
 
-    pending = []
+    finished: queue.Queue = queue.Queue()  # each future puts itself here when done (no polling the API, and not
+    # prefect.futures.wait with a timeout, whose alarm can land inside its own lock: "release unlocked lock")
     for job in jobs:
         payload = tar_folder(Path(job["root"])) if dask else None
-        pending.append(grade_submission.with_options(task_run_name=f"grade {job['label']}"[:100])
-                       .submit(job, ctx, payload))
+        fut = grade_submission.with_options(task_run_name=f"grade {job['label']}"[:100]).submit(job, ctx, payload)
+        fut.add_done_callback(finished.put)
     lost = 0
-    while pending:
-        done, not_done = wait(pending, timeout=WAIT_POLL)
-        drain()
-        for fut in done:
+    for _ in jobs:
+        while True:
             try:
-                outcome = fut.result()
-            except Exception as e:  # noqa: BLE001 - a task that failed in flowcamp's own code
-                note(f"A grading task failed: {type(e).__name__}: {e}")
-                continue
-            for ev in outcome["results"]:
-                record(ev)
-            for text in outcome["notes"]:
-                note(text)
-            lost += outcome["lanes_lost"]
-        pending = list(not_done)
+                fut = finished.get(timeout=WAIT_POLL)
+                break
+            except queue.Empty:
+                drain()
+        drain()
+        try:
+            outcome = fut.result()
+        except Exception as e:  # noqa: BLE001 - a task that failed in flowcamp's own code
+            note(f"A grading task failed: {type(e).__name__}: {e}")
+            continue
+        for ev in outcome["results"]:
+            record(ev)
+        for text in outcome["notes"]:
+            note(text)
+        lost += outcome["lanes_lost"]
     drain()
     return {"lanes_lost": lost}
 
