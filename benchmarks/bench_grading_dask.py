@@ -68,7 +68,7 @@ def main() -> None:
         local_s = timed([*base, "--out", str(work / "local"), "-j", str(args.jobs)], env=env)
         print(f"local: {local_s:.0f} s", flush=True)
         with LocalCluster(n_workers=1, threads_per_worker=args.jobs, processes=True,
-                          dashboard_address=None) as cluster:
+                          dashboard_address=":0") as cluster:
             dask_s = timed([*base, "--out", str(work / "dask"), "--dask", cluster.scheduler_address], env=env)
         print(f"dask: {dask_s:.0f} s", flush=True)
     finally:

@@ -347,7 +347,7 @@ def test_the_grading_run_is_a_prefect_flow_with_a_task_per_submission(cohort):
 def dask_cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
 
 
