@@ -4,7 +4,6 @@ No command here asks anything or runs a learner's code."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -22,9 +21,9 @@ nbgrader_app = typer.Typer(help="The notebook exercises as an nbgrader course: m
 
 def next_commands(root: Path, assignments: list[str]) -> list[str]:
     """The nbgrader commands an instructor runs next, in the course folder."""
-    beside = Path(sys.executable).parent / "nbgrader"  # the nbgrader installed with flowcamp
-    on_path = shutil.which("nbgrader")
-    exe = "nbgrader" if on_path and Path(on_path).resolve() == beside.resolve() else str(beside)
+    # The nbgrader installed with flowcamp, by its full path: under `uv run` it is on PATH, but in the
+    # instructor's own shell, where they paste these lines, it is not.
+    exe = str(Path(sys.executable).parent / "nbgrader")
     lines = [f"cd {root}"]
     for a in assignments:
         lines += [f"{exe} generate_assignment {a} --force", f"{exe} autograde {a}", f"{exe} generate_feedback {a}"]
