@@ -75,7 +75,14 @@ def main() -> None:
         server.stop(ws)
     here, there = results(work / "local"), results(work / "dask")
     same = [k for k in here if there.get(k) == here[k]]
-    differ = [f"{k[1]} ({here[k][0]} here, {there.get(k, ('missing',))[0]} on Dask)" for k in here if k not in same]
+    def why(k) -> str:
+        a, b = here[k], there.get(k)
+        if b is None:
+            return f"{k[1]} of {k[0][:8]} (missing on Dask)"
+        checks = [f"{n}: {s1} here, {s2} on Dask" for (n, s1), (_, s2) in zip(a[2], b[2]) if s1 != s2]
+        return f"{k[1]} of {k[0][:8]} ({a[0]} {a[1]:g} here, {b[0]} {b[1]:g} on Dask; {'; '.join(checks) or 'checks differ'})"
+
+    differ = [why(k) for k in here if k not in same]
     lines = [
         "# Grading on a Dask cluster: benchmark",
         "",
