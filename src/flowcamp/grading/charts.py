@@ -81,7 +81,7 @@ def svg_text(x: float, y: float, text: str, anchor: str = "start", size: int = 1
 def hbars(plot: str, title: str, desc: str, rates: list[Rate], width: int = WIDTH, label_width: int = 260) -> str:
     """Horizontal bars, one per rate, with its label on the left and "n/N · p%" on the right."""
     row, top = 24, 26
-    bar_x, bar_w = label_width + 8, width - label_width - 8 - 190
+    bar_x, bar_w = label_width + 8, width - label_width - 8 - 215  # room for "n/N · p% · n not started"
     height = top + row * len(rates) + 10
     body = [svg_text(bar_x, 16, "0%", size=11, fill=MUTED), svg_text(bar_x + bar_w, 16, "100%", "end", 11, MUTED)]
     half = bar_x + bar_w / 2

@@ -142,7 +142,7 @@ def _graded_runs(runs: list[dict]) -> int:
                 summary = json.loads(summary)
             except ValueError:
                 return False
-        return isinstance(summary, dict) and bool(summary.get("graded"))
+        return isinstance(summary, dict) and bool(summary.get("graded", 1))  # (no count: an older gradebook)
     return sum(1 for run in runs if graded(run))
 
 
@@ -237,7 +237,7 @@ def _exercises_section(c: Cohort) -> str:
     return _section("exercises", "2. Pass rate per exercise", (
         f'<figure>{SWIPE}<div class="scroll">{svg}</div>'
         + _caption("For each exercise, how many graded learners pass it now (green: 80% or more, amber: 50 to 79%, "
-                   f"red: under half). Lowest among those who handed it in: {e(words)}.{miss}",
+                   f"red: under half). Lowest among those who began it: {e(words)}.{miss}",
                    "A sudden drop after a run of high bars marks where the course gets hard: go over that lesson "
                    "again with the group. A late exercise with a low rate may simply not be reached yet.")
         + _numbers(["exercise", "title", "passed", "graded", "not handed in", "rate"], rows, {2, 3, 4, 5})
