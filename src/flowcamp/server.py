@@ -101,7 +101,7 @@ def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
     return {**base_env(ws), "PREFECT_API_URL": f"{server_url}/api", "PREFECT_UI_URL": server_url}
 
 
-def _healthy(url: str, timeout: float = 2.0) -> bool:
+def healthy(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/api/health", timeout=timeout) as resp:
             return resp.status == 200
@@ -182,7 +182,7 @@ def status(ws: Workspace) -> ServerState:
         return ServerState(False, url=url, port=port, note=_read_state(ws).get("note") or "not started")
     pid = entry.get("pid")
     if services.alive(entry):
-        if _healthy(url):
+        if healthy(url):
             return ServerState(True, url=url, pid=pid, port=port)
         return ServerState(False, url=url, pid=pid, port=port, note="started but not answering")
     return ServerState(False, url=url, pid=pid, port=port, note="stopped or crashed")
@@ -234,7 +234,7 @@ def _start_locked(ws: Workspace, on_wait: Callable[[float], None] | None, port: 
     _write_state(ws, port=port, url=url, started=time.time(), note=None)
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        if _healthy(url, timeout=1.0):
+        if healthy(url, timeout=1.0):
             services.touch(ws)
             _ensure_watchdog(ws)
             return url

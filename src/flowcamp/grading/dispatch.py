@@ -117,7 +117,9 @@ def prefect_api(out: Path, course: Course, opts: Options, say) -> tuple[str, str
     if given:
         api = given.rstrip("/")
         api = api if api.endswith("/api") else api + "/api"
-        if not _answers(api):
+        from flowcamp import server
+
+        if not server.healthy(api[: -len("/api")], timeout=5):
             raise GradeError(f"No Prefect API answered at {api}. Start that server, or leave out --prefect-api "
                              "to use the grading folder's own.")
         return api, api[: -len("/api")]
@@ -133,16 +135,6 @@ def prefect_api(out: Path, course: Course, opts: Options, say) -> tuple[str, str
     except server.ServerError as e:
         raise GradeError(f"The grading folder's Prefect server did not start: {e}") from None
     return url + "/api", url
-
-
-def _answers(api: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(api + "/health", timeout=5) as answer:
-            return answer.status == 200
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _uv() -> dict:
