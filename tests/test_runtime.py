@@ -171,7 +171,8 @@ def test_a_worker_killed_between_or_during_checks_is_not_the_learners_failure(ad
 
 
 @worker_only
-def test_edited_course_checks_and_an_updated_environment_are_seen_at_once(golden_course, tmp_path, make_workspace):
+def test_edited_course_checks_and_an_updated_environment_are_seen_at_once(golden_course, tmp_path, make_workspace,
+                                                                            monkeypatch):
     import shutil
 
     from flowcamp.course import Course
@@ -191,12 +192,18 @@ def test_edited_course_checks_and_an_updated_environment_are_seen_at_once(golden
     # The Python environment changes (a package installed): the worker is replaced, not trusted.
     from flowcamp import worker
 
-    before = worker.fingerprint(dict(os.environ))
-    monkey = tmp_path / "fake-site"
-    monkey.mkdir()
-    import sysconfig
+    # Stand-in for site-packages: touching the real one would make every other test's worker stale too
+    # (tests run in parallel), which is how this test once broke another.
+    site = tmp_path / "fake-site"
+    site.mkdir()
+    real = worker.sysconfig.get_paths
 
-    os.utime(sysconfig.get_paths()["purelib"])
+    def paths(*args, **kwargs):
+        return {**real(*args, **kwargs), "purelib": str(site), "platlib": str(site)}
+
+    monkeypatch.setattr(worker.sysconfig, "get_paths", paths)
+    before = worker.fingerprint(dict(os.environ))
+    os.utime(site, ns=(0, 10**18))  # a package installed: the folder's time changes
     assert worker.fingerprint(dict(os.environ)) != before
     assert run_check(ws, ex).status is Status.FAIL
     second = _wait_for_worker(ws)
