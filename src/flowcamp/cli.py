@@ -12,7 +12,6 @@ from typing import Optional
 import typer
 from rich.markup import escape
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 
 from flowcamp import proc

@@ -26,7 +26,6 @@ import os
 import socket
 import time
 import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -102,6 +101,8 @@ def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
 
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
+    import urllib.request  # here, not at the top: a code or git check never asks, and it costs 30 ms
+
     try:
         with urllib.request.urlopen(f"{url}/api/health", timeout=timeout) as resp:
             return resp.status == 200
@@ -438,6 +439,8 @@ def _active_runs(url: str, now: float | None = None) -> int | None:
         body = {"flow_runs": {"state": {"type": {"any_": state_types}},
                               "expected_start_time": {"after_": (now_dt + timedelta(seconds=after)).isoformat(),
                                                       "before_": (now_dt + timedelta(seconds=before)).isoformat()}}}
+        import urllib.request
+
         req = urllib.request.Request(f"{url}/api/flow_runs/count", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
         try:

@@ -175,7 +175,7 @@ def pristine() -> Path:
     if not master:
         raise RuntimeError("FLOWCAMP_HELDOUT_WAREHOUSE is not set: checks must be run by flowcamp")
     if _ENSURED.get(master) != seed:  # once per check run: reading the file's metadata costs time
-        wh.ensure(master, seed=seed)
+        wh.ensure(master, seed=seed, scale=wh.HELDOUT_SCALE)
         _ENSURED[master] = seed
     return Path(master)
 

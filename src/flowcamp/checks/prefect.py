@@ -6,7 +6,9 @@ run, its state and its task runs. That record is the outcome a check grades.
 
 from __future__ import annotations
 
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flowcamp.checks.learner import Learner, LearnerError, Remote
@@ -17,15 +19,43 @@ FLOW_TYPE = "prefect.flows.Flow"
 # in the web UI; after each check the earlier checks' runs are deleted (flowcamp.tidy).
 
 
+_CLIENT: dict = {}
+
+
+@contextmanager
+def api():
+    """``with api() as client:`` the check run's one Prefect client (sync), made on first use and kept until the
+    check process ends: a new client costs about 50 ms (its TLS set-up and a version check with the server)."""
+    if _CLIENT.get("pid") != os.getpid():  # never one made before a fork
+        from prefect.client.orchestration import get_client
+
+        client = get_client(sync_client=True)
+        client.__enter__()
+        _CLIENT.update(pid=os.getpid(), client=client)
+    yield _CLIENT["client"]
+
+
 @dataclass
 class FlowRunReport:
-    """What a flow run did, as the Prefect API recorded it."""
+    """What a flow run did, as the Prefect API recorded it. Its task runs are read from the server when a check
+    first asks for them (many checks of a run never do)."""
 
     state: object
     flow_run: object | None = None
-    task_runs: list = field(default_factory=list)
+    given_task_runs: list | None = field(default=None, repr=False)
     error: str = ""
     output: str = ""
+    sent: bool = False  # the learner's process had sent every log line before it answered (read them once)
+
+    @property
+    def task_runs(self) -> list:
+        if self.given_task_runs is None:
+            if self.flow_run is None:
+                self.given_task_runs = []
+            else:
+                with api() as client:
+                    self.given_task_runs = settled_task_runs(client, self.flow_run.id)
+        return self.given_task_runs
 
     @property
     def completed(self) -> bool:
@@ -52,27 +82,27 @@ class FlowRunReport:
     def logs(self) -> list:
         """The run's log lines (its own and its tasks'), oldest first, as the API stores them: each has
         ``level``, ``message``, ``name`` and ``task_run_id`` (None for the flow's own lines)."""
-        from prefect.client.orchestration import get_client
         from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
         from prefect.client.schemas.sorting import LogSort
 
         if self.flow_run is None:
             return []
         flt = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[self.flow_run.id]))
-        with get_client(sync_client=True) as client:
-            return _settled(lambda: client.read_logs(log_filter=flt, sort=LogSort.TIMESTAMP_ASC, limit=200))
+        with api() as client:
+            read = lambda: client.read_logs(log_filter=flt, sort=LogSort.TIMESTAMP_ASC, limit=200)  # noqa: E731
+            return read() if self.sent else _settled(read)
 
     def artifacts(self) -> list:
         """The artifacts the run (or its tasks) published: each has ``type`` ('markdown', 'table', ...),
         ``key``, ``data`` and ``description``."""
-        from prefect.client.orchestration import get_client
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
         if self.flow_run is None:
             return []
         flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[self.flow_run.id]))
-        with get_client(sync_client=True) as client:
-            return _settled(lambda: client.read_artifacts(artifact_filter=flt))
+        with api() as client:  # the learner's code creates them with a request each
+            read = lambda: client.read_artifacts(artifact_filter=flt)  # noqa: E731
+            return read() if self.sent else _settled(read)
 
 
 def _settled(read, timeout: float = 3.0) -> list:
@@ -118,17 +148,15 @@ def run_flow(learner: Learner, flow: Remote, **params) -> FlowRunReport:
         raise LearnerError(
             f"`{name}` is not a Prefect flow yet. Put `@flow` on the line just above `def {name}(...)` "
             "(and `from prefect import flow` at the top of the file).")
-    from prefect.client.orchestration import get_client
-
     ran = learner.run_flow(flow, tag=CHECK_TAG, name=f"check-{flow.__name__ or 'flow'}", **params)
     if not ran.get("flow_run_id"):
         return FlowRunReport(state=None, error=ran.get("error") or "the flow did not start a run")
 
-    with get_client(sync_client=True) as client:
+    with api() as client:
         flow_run = client.read_flow_run(ran["flow_run_id"])
         deadline = time.monotonic() + 10
         while not (flow_run.state and flow_run.state.is_final()) and time.monotonic() < deadline:
             time.sleep(0.05)
             flow_run = client.read_flow_run(ran["flow_run_id"])
-        task_runs = settled_task_runs(client, flow_run.id)
-    return FlowRunReport(state=flow_run.state, flow_run=flow_run, task_runs=task_runs, error=ran.get("error", ""))
+    return FlowRunReport(state=flow_run.state, flow_run=flow_run, error=ran.get("error", ""),
+                         sent=ran.get("logs_sent") is True)

@@ -154,7 +154,7 @@ def heldout_warehouse(out: Path, seed: int) -> Path:
 
     path = out / ".cache" / f"heldout-{seed}.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
-    wh.ensure(path, seed=seed)
+    wh.ensure(path, seed=seed, scale=wh.HELDOUT_SCALE)
     return path
 
 

@@ -30,7 +30,7 @@ ensure() do.
 
 from __future__ import annotations
 
-from .data import DEFAULT_SCALE, LEARNER_SEED, SCHEMA_VERSION
+from .data import DEFAULT_SCALE, HELDOUT_SCALE, LEARNER_SEED, SCHEMA_VERSION
 
 # The builder (and DuckDB, 0.1 s to import) loads on first use, so a command that only needs a seed or a
 # path (every `flowcamp check`) does not pay for it. _statements, _write and _sizes are internals the tests
@@ -48,6 +48,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "DEFAULT_SCALE",
+    "HELDOUT_SCALE",
     "LEARNER_SEED",
     "SCHEMA_VERSION",
     "build",

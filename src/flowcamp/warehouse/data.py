@@ -12,6 +12,13 @@ LEARNER_SEED: int = 2026
 DEFAULT_SCALE: float = 1.0
 """Scale 1 is about 10,000 voter records; scale 100 is about a million."""
 
+HELDOUT_SCALE: float = 0.25
+"""The scale of the held-out warehouses checks grade against (about 2,500 voter records, plus the rows on
+every boundary). Small on purpose: a check copies it, runs the learner's code on it and computes its own
+answer from it, and a flow passes its rows between tasks (Prefect walks every value it hands a task), so
+each check's time grows with it. Large enough that every filter, join and group of the exercises still
+has rows on each side; the curriculum tests prove every wrong alternative still fails on it."""
+
 SCHEMA_VERSION: int = 2
 """Bump whenever the generator's output changes (tables, columns or values).
 

@@ -103,9 +103,9 @@ def _expected(pristine) -> dict:
 
 
 def _client():
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
 
-    return get_client(sync_client=True)
+    return api()
 
 
 @pytest.fixture(scope="module")

@@ -106,7 +106,7 @@ def _settled(state) -> bool:
 def _run_flow(learner, fn, **params) -> FlowRunReport:
     """prefect_run's work, with one difference: the failure runs leave tasks NotReady (their upstream failed),
     which are not final, and prefect_run would wait 15 s for them."""
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     ran = learner.run_flow(fn, tag=CHECK_TAG, name=f"check-{FLOW}", **params)
@@ -114,7 +114,7 @@ def _run_flow(learner, fn, **params) -> FlowRunReport:
         return FlowRunReport(state=None, error=ran.get("error") or "the flow did not start a run")
     deadline = time.monotonic() + 10
     flt = FlowRunFilter(id=FlowRunFilterId(any_=[ran["flow_run_id"]]))
-    with get_client(sync_client=True) as client:
+    with api() as client:
         flow_run, previous = client.read_flow_run(ran["flow_run_id"]), None
         while time.monotonic() < deadline:
             runs = client.read_task_runs(flow_run_filter=flt)
@@ -125,7 +125,8 @@ def _run_flow(learner, fn, **params) -> FlowRunReport:
             previous = current if final else None
             time.sleep(0.05)
             flow_run = client.read_flow_run(ran["flow_run_id"])
-    return FlowRunReport(state=flow_run.state, flow_run=flow_run, task_runs=runs, error=ran.get("error", ""))
+    return FlowRunReport(state=flow_run.state, flow_run=flow_run, given_task_runs=runs, error=ran.get("error", ""),
+                         sent=ran.get("logs_sent") is True)
 
 
 def _failed_steps(out) -> list[str]:

@@ -130,11 +130,11 @@ def _refusal(report) -> str:
 
 def _ran(report) -> bool:
     """Did the flow run ever start (enter Running)? Prefect's validation refuses a run before that."""
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
 
     if report.flow_run is None:
         return False
-    with get_client(sync_client=True) as client:
+    with api() as client:
         states = client.read_flow_run_states(report.flow_run.id)
     return any(s.type.value == "RUNNING" for s in states)
 

@@ -257,10 +257,10 @@ def test_recovers_with_retries(shared_learner, prefect_run, warehouse, api_key):
 def _retry_waits(report) -> list[float]:
     """The waits Prefect scheduled before each retry of the run's tasks, as it recorded them: each
     AwaitingRetry state's scheduled start minus the moment it was set (the machine's load does not change it)."""
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
 
     waits = []
-    with get_client(sync_client=True) as client:
+    with api() as client:
         for tr in report.task_runs:
             if (tr.run_count or 0) < 2:
                 continue

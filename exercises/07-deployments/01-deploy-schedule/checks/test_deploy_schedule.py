@@ -147,10 +147,10 @@ def _last_words(output: str, n: int = 4) -> str:
 
 
 def _read_deployment(name: str):
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 
-    with get_client(sync_client=True) as client:
+    with api() as client:
         found = client.read_deployments(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])))
     return found[0] if found else None
 
@@ -161,9 +161,9 @@ def _clean_up_afterwards():
     yield
     if not _SHARED.get("pool"):
         return
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
 
-    with get_client(sync_client=True) as client:
+    with api() as client:
         if _SHARED.get("deployment") is not None:
             try:
                 client.delete_deployment(_SHARED["deployment"].id)
@@ -301,10 +301,10 @@ def _final_run(flow_run_id, wait: float = 20.0):
     """The flow run as the API records it, once it has reached a final state (or after ``wait`` seconds)."""
     import time
 
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
 
     deadline = time.monotonic() + wait
-    with get_client(sync_client=True) as client:
+    with api() as client:
         while True:
             run = client.read_flow_run(flow_run_id)
             if (run.state is not None and run.state.is_final()) or time.monotonic() > deadline:
@@ -382,10 +382,10 @@ def test_clock_changes(learner, tmp_path_factory):
 def test_worker_runs_it(learner, warehouse, pristine, tmp_path_factory):
     """A worker started for one run picks up a run of the deployment, and the run completes"""
     found = _deployed(learner, tmp_path_factory)
-    from prefect.client.orchestration import get_client
+    from flowcamp.checks.prefect import api
     from flowcamp.tidy import CHECK_TAG
 
-    with get_client(sync_client=True) as client:
+    with api() as client:
         run = client.create_flow_run_from_deployment(
             found["deployment"].id, parameters={"warehouse": str(warehouse)}, tags=[CHECK_TAG],
             name="check-worker-runs-it",
