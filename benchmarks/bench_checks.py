@@ -32,10 +32,16 @@ from flowcamp.workspace import Workspace  # noqa: E402
 
 FLOWCAMP = [sys.executable, "-m", "flowcamp.cli"]
 TARGETS = {"prefect": 2.5, "notebook": 2.0}
-# Exercises whose issue set a target of their own: a deployment run by a real worker, a learner's tests run on
-# seven copies of a pipeline (issue 11), a CI workflow's steps run in a clean copy.
-EXERCISE_TARGETS = {"deploy-schedule": 10.0, "test-flow": 10.0, "review-ci": 2.5}
+# Exercises with a target of their own, because the check must run the learner's own tooling or wait as long as
+# the lesson asks: a deployment run by a real worker, a learner's tests run on seven copies of a pipeline
+# (issue 11), a CI workflow's steps run in a clean copy, the learner's pre-commit hook run three times in a
+# fresh clone, and a flow whose task retries twice, one second apart (2.5 s + those 2 s).
+EXERCISE_TARGETS = {"deploy-schedule": 10.0, "test-flow": 10.0, "review-ci": 2.5, "leaked-secret": 2.5,
+                    "retries-alerts": 4.5}
 OTHER_TARGET = 0.6
+# On a slower machine: the same margins over the floors measured in the same run (issue 7).
+MARGINS = {"prefect": ("`import prefect`", 0.6), "code": ("`flowcamp --help`", 0.25),
+           "git": ("`flowcamp --help`", 0.25)}
 
 
 def timed(args, env=None, cwd=None) -> float:
@@ -176,12 +182,24 @@ def main() -> None:
         "warehouse or the nbgrader gradebook; the Prefect server is already running, as it is after a "
         "learner's first Prefect check.",
         "",
-        "| exercise | kind | first check | median (warm worker) | range | target | met | median, cold (no worker) |",
-        "|---|---|---|---|---|---|---|---|",
+        "The last two columns apply the issue's rule for slower machines: the same margin over a floor measured "
+        "in this run (`import prefect` + 0.6 s for a flow check, `flowcamp --help` + 0.25 s for a code or git "
+        "check; none for exercises with a target of their own).",
+        "",
+        "| exercise | kind | first check | median (warm worker) | range | target | met | median, cold (no worker) "
+        "| floor + margin | met |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    floor_of = {"`import prefect`": next((t for w, t in floors if "import prefect" in w), None),
+                "`flowcamp --help`": next((t for w, t in floors if "--help" in w), None)}
     for ex_id, kind, warm, med, lo, hi, target, cold in rows:
+        if ex_id not in EXERCISE_TARGETS and kind in MARGINS and floor_of.get(MARGINS[kind][0]) is not None:
+            limit = floor_of[MARGINS[kind][0]] + MARGINS[kind][1]
+            margin = f"<= {limit:.2f} s | {'yes' if med <= limit else 'no'}"
+        else:
+            margin = "- | -"
         lines.append(f"| `{ex_id}` | {kind} | {warm:.2f} s | **{med:.2f} s** | {lo:.2f}-{hi:.2f} s | "
-                     f"<= {target:g} s | {'yes' if med <= target else 'no'} | {cold:.2f} s |")
+                     f"<= {target:g} s | {'yes' if med <= target else 'no'} | {cold:.2f} s | {margin} |")
     lines += ["", f"`flowcamp watch` on `check-loop`, from saving the fixed file to the verdict on screen: "
               f"**{watch:.2f} s** median (target <= 1 s)."]
     if restart is not None:
@@ -199,6 +217,11 @@ def main() -> None:
         "which forks a learner process in milliseconds. A Prefect check talks to the workspace's long-lived "
         "Prefect server instead of starting a temporary one, switches the flow-run heartbeat off, and keeps "
         "a slow optional import (`rfc3987_syntax`, pulled in by the Jupyter stack) out of every process. "
+        "Held-out warehouses are built at scale 0.25 (Prefect walks every value a flow hands a task, so a "
+        "flow's run time grows with the rows it passes on); a check run keeps one Prefect client, reads task "
+        "runs only when a check asks for them and a run's logs once (the learner's process sent them all "
+        "before it answered); the server runs without the automations service (it reads every event); and "
+        "workflow-flow's three runs (the good night and two failures) run at the same time. "
         "The cold column is the same check with `FLOWCAMP_WORKER=0` (as on systems without fork).",
         "",
     ]

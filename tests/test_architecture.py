@@ -17,7 +17,7 @@ LAYERS = [
     {"learnerhost"},
     {"course"},
     {"workspace"},
-    {"server", "services", "tidy"},
+    {"server", "serverwatch", "services", "tidy"},
     {"checks", "worker"},
     {"harness"},
     {"kinds"},

@@ -7,6 +7,7 @@ run, its state and its task runs. That record is the outcome a check grades.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,13 +27,14 @@ _CLIENT: dict = {}
 def api():
     """``with api() as client:`` the check run's one Prefect client (sync), made on first use and kept until the
     check process ends: a new client costs about 50 ms (its TLS set-up and a version check with the server)."""
-    if _CLIENT.get("pid") != os.getpid():  # never one made before a fork
+    key = (os.getpid(), threading.get_ident())  # never one made before a fork; one per thread
+    if key not in _CLIENT:
         from prefect.client.orchestration import get_client
 
         client = get_client(sync_client=True)
         client.__enter__()
-        _CLIENT.update(pid=os.getpid(), client=client)
-    yield _CLIENT["client"]
+        _CLIENT[key] = client
+    yield _CLIENT[key]
 
 
 @dataclass

@@ -11,7 +11,9 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from flowcamp import proc, reaper, sandbox, wire
@@ -31,9 +33,28 @@ class LearnerError(AssertionError):
     """
 
 
+_THREAD = threading.local()
+
+
 def learner_env() -> dict[str, str]:
-    """The check's environment as the learner's code may see it (monkeypatch.setenv in a check reaches it)."""
-    return {k: v for k, v in os.environ.items() if k not in INTERNAL_ENV}
+    """The check's environment as the learner's code may see it (monkeypatch.setenv in a check reaches it),
+    with what :func:`requests_env` adds for the calling thread."""
+    env = {k: v for k, v in os.environ.items() if k not in INTERNAL_ENV}
+    env.update(getattr(_THREAD, "extra", {}))
+    return env
+
+
+@contextmanager
+def requests_env(extra: dict[str, str]):
+    """``with requests_env({...}):`` what this thread asks of learner processes (loads, calls, flow runs) sees
+    these variables too. For checks that run the learner's code in several threads at once, each with its own
+    settings, where monkeypatch (one environment for the whole process) cannot tell them apart."""
+    before = getattr(_THREAD, "extra", {})
+    _THREAD.extra = {**before, **{k: str(v) for k, v in extra.items()}}
+    try:
+        yield
+    finally:
+        _THREAD.extra = before
 
 
 def _can_fork() -> bool:
@@ -66,6 +87,7 @@ class Zygote:
         # the started process is the sandbox's, and the parent is its child)
         self._ready = False
         self._pending = b""
+        self._lock = threading.Lock()
 
     def _wait_ready(self) -> None:
         if not self._ready:
@@ -87,17 +109,19 @@ class Zygote:
         return line + b"\n"
 
     def fork(self, learner_dir: Path, fds: list[int]) -> int:
-        self._wait_ready()
-        socket.send_fds(self.sock, [wire.dumps({"op": "fork", "dir": str(learner_dir)})], fds)
-        return int(wire.loads(self._recv())["pid"])
+        with self._lock:  # one request at a time on its socket, whichever thread asks
+            self._wait_ready()
+            socket.send_fds(self.sock, [wire.dumps({"op": "fork", "dir": str(learner_dir)})], fds)
+            return int(wire.loads(self._recv())["pid"])
 
     def sweep(self, spare: tuple[int, ...] = ()) -> None:
         """Kill every learner process (and whatever they started) of the check that just ended, except the
         process trees of ``spare`` (learner processes that live for the whole check run)."""
         if self._ready and proc.pid_alive(self.process.pid):
             try:
-                self.sock.sendall(wire.dumps({"op": "sweep", "spare": list(spare)}))
-                self._recv()
+                with self._lock:
+                    self.sock.sendall(wire.dumps({"op": "sweep", "spare": list(spare)}))
+                    self._recv()
             except OSError:
                 pass
 
