@@ -329,6 +329,8 @@ def solution(exercise: Optional[str] = typer.Argument(None, help="Exercise id (d
     if not ws.entry(ex).get("passed"):
         raise fail(f"The solution of {ex.id} opens once your own answer passes: `uv run flowcamp check {ex.id}`. "
                    f"Until then, `uv run flowcamp hint {ex.id}` gives hints.", EXIT_FAIL)
+    from rich.syntax import Syntax  # here: it brings in pygments, which no other command needs
+
     from flowcamp.kinds import walkthrough
 
     for p in sorted(ex.solution_dir.rglob("*")):

@@ -10,7 +10,6 @@ import json
 import sys
 import time
 import urllib.error
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def to_forget(runs: list[dict], before: float, now: float, min_age: float = MIN_
 
 
 def _call(method: str, url: str, body: dict | None = None, timeout: float = 10.0):
+    import urllib.request  # here: importing it costs 20 ms, and a code or git check never talks to the server
+
     req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
                                  headers={"Content-Type": "application/json"}, method=method)
     with urllib.request.urlopen(req, timeout=timeout) as resp:

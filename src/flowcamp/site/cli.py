@@ -16,9 +16,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from flowcamp.course import Course, CourseError, find_course_root
-from flowcamp.site.generate import TemplateError
-from flowcamp.site.generate import generate as generate_site
-from flowcamp.site.nav import NavError
+
+# The generator (and YAML with it) is imported by the site commands only: every other flowcamp command
+# registers these commands, and a check must not pay for reading pages it never builds.
+
+
+def _site_errors() -> tuple[type[Exception], ...]:
+    from flowcamp.site.generate import TemplateError
+    from flowcamp.site.nav import NavError
+
+    return CourseError, NavError, TemplateError
+
 
 site_app = typer.Typer(help="The course site: generate its pages from lessons/ and exercises/, build it, serve it.",
                        no_args_is_help=True, add_completion=False)
@@ -38,6 +46,8 @@ def _root() -> Path:
 def _generate(root: Path, quiet: bool = False) -> list[Path]:
     """Generate the pages and the menu; raises the course's own errors for the caller to show."""
     course = Course(root)
+    from flowcamp.site.generate import generate as generate_site
+
     changed = generate_site(course, root / "docs", root / "mkdocs.yml")
     if changed or not quiet:
         names = [str(p.relative_to(root)) for p in changed]
@@ -52,7 +62,7 @@ def _generate(root: Path, quiet: bool = False) -> list[Path]:
 def _generate_or_exit(root: Path) -> None:
     try:
         _generate(root)
-    except (CourseError, NavError, TemplateError) as e:
+    except _site_errors() as e:
         err.print(f"[bold red]Error:[/] {escape(str(e))}")
         raise typer.Exit(2) from None
 
@@ -118,7 +128,7 @@ def _watch_and_generate(root: Path, proc: subprocess.Popen) -> None:
             continue
         try:
             _generate(root, quiet=True)
-        except (CourseError, NavError, TemplateError) as e:  # mid-edit: keep the last good pages
+        except _site_errors() as e:  # mid-edit: keep the last good pages
             err.print(f"[yellow]Could not regenerate the site yet:[/] {escape(str(e))}")
         except Exception as e:  # noqa: BLE001 - a half-saved file must not stop the server
             err.print(f"[yellow]Could not regenerate the site yet ({type(e).__name__}):[/] {escape(str(e))}")

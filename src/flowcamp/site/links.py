@@ -12,7 +12,6 @@ import posixpath
 import re
 from collections.abc import Callable
 
-import yaml
 
 # Inline links and images: ![alt](target "title") or [text](target)
 INLINE_LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
@@ -79,6 +78,8 @@ def indent(text: str, spaces: int = 4) -> str:
 
 def yaml_key(text: str) -> str:
     """``text`` as a YAML mapping key: plain when YAML reads it back unchanged, else quoted."""
+    import yaml  # here: every flowcamp command imports this module (to list `flowcamp site`), few call this
+
     try:
         if yaml.safe_load(f"{text}: x") == {text: "x"}:
             return text
