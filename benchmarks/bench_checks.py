@@ -221,7 +221,9 @@ def main() -> None:
         "flow's run time grows with the rows it passes on); a check run keeps one Prefect client, reads task "
         "runs only when a check asks for them and a run's logs once (the learner's process sent them all "
         "before it answered); the server runs without the automations service (it reads every event); and "
-        "workflow-flow's three runs (the good night and two failures) run at the same time. "
+        "workflow-flow's three runs (the good night and two failures) run at the same time. A server started "
+        "while the check worker is warm is forked from it (the worker has imported Prefect's server), and a "
+        "restart skips Prefect's migration scan once this Prefect version has brought the database up to date. "
         "The cold column is the same check with `FLOWCAMP_WORKER=0` (as on systems without fork).",
         "",
     ]

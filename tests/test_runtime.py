@@ -319,3 +319,41 @@ def test_staged_runs_the_learners_files_beside_the_courses_own_helpers(tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["course", "select", "1"], done.stdout
     assert "forged" in (work / "steps.py").read_text()
+
+
+@worker_only
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_a_server_started_while_the_worker_is_warm_is_forked_from_it(add_ws):
+    """The warm worker has imported Prefect's server, so starting the server forks it from the worker (seconds
+    quicker than a new Python): it leads a session of its own, carries no check's run token, answers, and
+    `server stop` ends it; the worker goes on serving checks. With no worker, the usual start still works."""
+    from pathlib import Path
+
+    from flowcamp import server, services, worker
+
+    ws, ex, calc = add_ws
+    calc.write_text(RIGHT)
+    run_check(ws, ex)  # cold: starts the worker
+    worker_pid = _wait_for_worker(ws)
+
+    def parent(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+    try:
+        url = server.start(ws)
+        pid = services.service(ws, server.SERVER)["pid"]
+        assert parent(pid) == worker_pid and os.getsid(pid) == pid
+        assert b"FLOWCAMP_RUN_TOKEN" not in Path(f"/proc/{pid}/environ").read_bytes()
+        assert server.healthy(url)
+        assert run_check(ws, ex).status is Status.PASS  # the worker still serves checks
+        assert server.stop(ws)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not server.status(ws).running
+        worker.stop(ws)
+        assert server.start(ws) == url  # the usual way, the same address
+        assert parent(services.service(ws, server.SERVER)["pid"]) != worker_pid
+    finally:
+        server.stop_everything(ws)

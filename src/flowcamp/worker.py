@@ -25,13 +25,15 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from pathlib import Path
 
-from flowcamp import proc, reaper, wire
+from flowcamp import proc, reaper, server, wire
 from flowcamp.workspace import Workspace
 
 SERVICE = "check-worker"
-PRELOAD = "duckdb,prefect"  # what the worker itself imports
+PRELOAD = "duckdb,prefect,prefect.cli,prefect.server.api.server"  # what the worker itself imports (the server's
+# modules too: it can fork the workspace's Prefect server ready-imported, see start_server)
 LEARNER_PRELOAD = "duckdb,prefect"  # the learner parent it keeps ready (Prefect warmed up: a flow check's learner
                                     # processes start in milliseconds); replaced after each check, in the background
 FINGERPRINT_ENV = ("PREFECT_API_URL", "PREFECT_HOME", "PYTHONPYCACHEPREFIX", "FLOWCAMP_NO_FORK")
@@ -135,6 +137,39 @@ def _run_on(sock: socket.socket, ws: Workspace, pytest_args: list[str], cwd: Pat
     return proc.Completed(out.result().decode("utf-8", errors="replace"), code, timed_out, res.result())
 
 
+def start_server(ws: Workspace, args: list[str], env: dict, log: Path, cwd: Path) -> int | None:
+    """Start the workspace's Prefect server (``prefect`` CLI arguments ``args``) as a fork of the warm worker,
+    which has imported Prefect's server already: seconds quicker than a new Python. Its own session, its output
+    to ``log``, nothing of the worker kept open. Returns its pid; None when the worker cannot do it now (none
+    running, busy with a check, or made by other code): then start it the usual way."""
+    if not enabled():
+        return None
+    try:
+        info = json.loads(_info_file(ws).read_text(encoding="utf-8"))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(1.0)
+        sock.connect(info["socket"])
+    except (OSError, ValueError, KeyError):
+        return None
+    request = {"op": "server", "args": args, "env": env, "log": str(log), "cwd": str(cwd),
+               "code": fingerprint({}), "sent": time.time()}
+    with sock:
+        try:
+            sock.sendall(wire.dumps(request))
+            answer = _recv(sock)
+        except (OSError, ValueError):  # busy with a check (it serves one thing at a time), or gone
+            return None
+    pid = answer.get("server")
+    return pid if isinstance(pid, int) else None
+
+
+def _start_server(ws: Workspace, args: list[str], env: dict, home: Path) -> int | None:
+    return start_server(ws, args, env, server._log_file(ws), home)
+
+
+server.FAST_STARTS.append(_start_server)
+
+
 def _recv(sock: socket.socket) -> dict:
     data = b""
     while not data.endswith(b"\n"):
@@ -173,8 +208,12 @@ def stop(ws: Workspace) -> None:
 # ------------------------------------------------------------------------------------------- server
 
 
+_CODE_AT_START: list[str] = []  # the worker's fingerprint({}) as it started: flowcamp's code and the environment
+
+
 def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     """The worker's main loop (in the detached process)."""
+    _CODE_AT_START.append(fingerprint({}))
     import pytest  # noqa: F401 - the point: imported once, here
 
     import flowcamp.checks.plugin as plugin
@@ -219,6 +258,11 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
     """Fork one check process for the request on ``conn``. False when the worker should stop."""
     msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 2)
     request = wire.loads(msg)
+    if request.get("op") == "server":
+        for fd in fds:
+            os.close(fd)
+        _fork_server(request, conn, srv, zygote)
+        return True
     if request.get("fingerprint") != fp or len(fds) != 2:
         conn.sendall(wire.dumps({"stale": True}))
         return False
@@ -271,3 +315,47 @@ def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
         sys.stderr.flush()
     finally:
         os._exit(int(code))
+
+
+def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote) -> None:
+    """Fork the Prefect server for :func:`start_server`, unless the request waited too long (its sender has
+    started the server the usual way meanwhile), the code changed under the worker, or threads run."""
+    if (time.time() - float(request.get("sent", 0)) > 1.0 or request.get("code") not in _CODE_AT_START
+            or threading.active_count() != 1):
+        conn.sendall(wire.dumps({"server": None}))
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setsid()  # its own session: a sweep of the worker's or a check's processes never reaches it
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            out = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            os.closerange(3, 65536)  # the worker's socket, its learner parent's, this request's
+            os.environ.clear()
+            os.environ.update(request["env"])
+            os.chdir(request["cwd"])
+            sys.argv = ["prefect", *request["args"]]
+            from prefect.cli import app
+
+            code = app()
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except BaseException:  # noqa: BLE001 - said in the server's log
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(int(code or 0))
+    conn.sendall(wire.dumps({"server": pid}))
+
