@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
+from flowcamp.checks import LearnerError
 from flowcamp.checks.plugin import plant_secret
 
 FILE = "settings.py"
@@ -49,6 +50,20 @@ def _start(learner, monkeypatch):
     """Load settings.py for a clear message if it cannot be imported, then the probe, with no PIPELINE_
     variable set: a value read when the file is imported is then the default, not the check's."""
     _clear(monkeypatch)
+    if "shape" not in _SHAPE:  # the file's shape is the same for every check of a run: looked at once
+        try:
+            _SHAPE["shape"] = _shape(learner)
+        except (AssertionError, LearnerError) as e:
+            _SHAPE["shape"] = e
+    if isinstance(_SHAPE["shape"], BaseException):
+        raise _SHAPE["shape"]
+    return learner.load(PROBE)
+
+
+_SHAPE: dict = {}
+
+
+def _shape(learner) -> bool:
     mod = learner.load(FILE)
     for name, what in (("Settings", "class"), ("ConfigError", "class"), ("load_settings", "function"),
                        ("warehouse_target", "function"), ("connect", "function")):
@@ -57,7 +72,7 @@ def _start(learner, monkeypatch):
         f"{FILE}: ConfigError must stay a class that inherits from RuntimeError, as in the starter.")
     assert mod.Settings.subclass_of("BaseSettings"), (
         f"{FILE}: Settings must stay a class that inherits from pydantic-settings' BaseSettings, as in the starter.")
-    return learner.load(PROBE)
+    return True
 
 
 def _probe(learner, probe, monkeypatch, env: dict, **kwargs) -> dict:
