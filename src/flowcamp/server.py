@@ -105,12 +105,15 @@ def client_env(ws: Workspace, server_url: str) -> dict[str, str]:
 
 
 def healthy(url: str, timeout: float = 2.0) -> bool:
+    import http.client
     import urllib.request  # here, not at the top: a code or git check never asks, and it costs 30 ms
 
     try:
         with urllib.request.urlopen(f"{url}/api/health", timeout=timeout) as resp:
             return resp.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
+    # HTTPException: not an HTTP answer. Ports 42000-42999 are ephemeral ports too, so asking a port nobody
+    # listens on yet can connect the socket to itself (TCP's simultaneous open) and read back its own request.
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
         return False
 
 

@@ -112,6 +112,7 @@ def _active_runs(url: str, now: float | None = None) -> int | None:
         body = {"flow_runs": {"state": {"type": {"any_": state_types}},
                               "expected_start_time": {"after_": (now_dt + timedelta(seconds=after)).isoformat(),
                                                       "before_": (now_dt + timedelta(seconds=before)).isoformat()}}}
+        import http.client
         import urllib.request
 
         req = urllib.request.Request(f"{url}/api/flow_runs/count", data=json.dumps(body).encode(),
@@ -119,7 +120,7 @@ def _active_runs(url: str, now: float | None = None) -> int | None:
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return int(json.loads(resp.read()))
-        except (urllib.error.URLError, OSError, ValueError):
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
             return None
 
     active = count(ACTIVE_TYPES, -RECENT_RUN_SECONDS, SOON_SECONDS)

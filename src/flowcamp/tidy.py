@@ -54,17 +54,19 @@ def _call(method: str, url: str, body: dict | None = None, timeout: float = 10.0
 
 def forget_check_runs(api_url: str, before: float) -> int:
     """Delete the check runs :func:`to_forget` picks (created before ``before``, a Unix time). Returns how many."""
+    import http.client  # for the except clauses below (urllib.request, imported by _call, loads it anyway)
+
     try:
         runs = _call("POST", f"{api_url}/flow_runs/filter",
                      {"flow_runs": {"tags": {"all_": [CHECK_TAG]}}, "limit": 200}) or []
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
         return 0
     deleted = 0
     for run_id in to_forget(runs, before, time.time()):
         try:
             _call("DELETE", f"{api_url}/flow_runs/{run_id}")
             deleted += 1
-        except (urllib.error.URLError, OSError, ValueError):
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException):
             pass
     return deleted
 
