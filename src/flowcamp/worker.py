@@ -85,8 +85,8 @@ def _socket_path(ws: Workspace) -> str:
 # ------------------------------------------------------------------------------------------- client
 
 
-def run(ws: Workspace, pytest_args: list[str], cwd: Path, env: dict, limit: float) -> proc.Completed | None:
-    """Run a check in the workspace's warm worker; None if it cannot be used now (then run it cold)."""
+def _connect(ws: Workspace) -> socket.socket | None:
+    """A connection to the workspace's worker (1 s to connect); None if it is off, not running or not answering."""
     if not enabled():
         return None
     try:
@@ -95,6 +95,14 @@ def run(ws: Workspace, pytest_args: list[str], cwd: Path, env: dict, limit: floa
         sock.settimeout(1.0)
         sock.connect(info["socket"])
     except (OSError, ValueError, KeyError):
+        return None
+    return sock
+
+
+def run(ws: Workspace, pytest_args: list[str], cwd: Path, env: dict, limit: float) -> proc.Completed | None:
+    """Run a check in the workspace's warm worker; None if it cannot be used now (then run it cold)."""
+    sock = _connect(ws)
+    if sock is None:
         return None
     with sock:
         return _run_on(sock, ws, pytest_args, cwd, env, limit)
@@ -142,14 +150,8 @@ def start_server(ws: Workspace, args: list[str], env: dict, log: Path, cwd: Path
     which has imported Prefect's server already: seconds quicker than a new Python. Its own session, its output
     to ``log``, nothing of the worker kept open. Returns its pid; None when the worker cannot do it now (none
     running, busy with a check, or made by other code): then start it the usual way."""
-    if not enabled():
-        return None
-    try:
-        info = json.loads(_info_file(ws).read_text(encoding="utf-8"))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(1.0)
-        sock.connect(info["socket"])
-    except (OSError, ValueError, KeyError):
+    sock = _connect(ws)
+    if sock is None:
         return None
     request = {"op": "server", "args": args, "env": env, "log": str(log), "cwd": str(cwd),
                "code": fingerprint({}), "sent": time.time()}
