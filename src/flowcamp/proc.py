@@ -86,9 +86,23 @@ def git_env(base: dict[str, str] | None = None, *, keep_user_config: bool = Fals
     return env
 
 
+_GIT_EXE: dict[str, str] = {}
+
+
+def git_exe() -> str:
+    """git's full path, looked up once per PATH (a check runs git a hundred times; each lookup by name tries
+    every PATH folder first)."""
+    path = os.environ.get("PATH", "")
+    if path not in _GIT_EXE:
+        import shutil
+
+        _GIT_EXE[path] = shutil.which("git") or "git"
+    return _GIT_EXE[path]
+
+
 def safe_git(repo: Path, *args: str) -> list[str]:
     """A git command line for reading a repository that someone else controls (see SAFE_GIT_CONFIG)."""
-    return ["git", *SAFE_GIT_CONFIG, "-C", str(repo), *args]
+    return [git_exe(), *SAFE_GIT_CONFIG, "-C", str(repo), *args]
 
 
 def _new_group_kwargs(detached: bool = False) -> dict:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flowcamp import proc
 from flowcamp.checks.learner import LearnerError
+from flowcamp.checks.processes import generation, something_changed
 
 
 def reset_hint() -> str:
@@ -70,15 +71,19 @@ def exercise_facts() -> dict:
 
 _MEMO: dict = {}
 _FULL_SHA = re.compile(r"[0-9a-f]{40}(:.*)?")
-_READS = {"show", "log", "diff-tree", "ls-tree", "cat-file"}
-
-
-def _immutable(args: tuple[str, ...]) -> bool:
-    """A read whose every revision is a full commit id (``sha`` or ``sha:path``): its answer cannot change."""
+_READS = {"show", "log", "diff-tree", "ls-tree", "cat-file", "rev-parse", "rev-list", "merge-base",
+          "for-each-ref", "symbolic-ref", "ls-files", "check-ignore"}
+_LOOKS = {"status", "config"}  # reads too, but of the working tree or config: asked afresh every time
+def _memo_key(path: Path, args: tuple[str, ...]):
+    """How a read is remembered: one that names only full commit ids (``sha`` or ``sha:path``) for the whole
+    check run (its answer cannot change); any other read (branches, HEAD, the index) until learner code
+    runs or a command that may write (clone, ...) runs (``processes.something_changed``)."""
     if not args or args[0] not in _READS:
-        return False
+        return None
     positional = [a for a in args[1:] if not a.startswith("-")]
-    return bool(positional) and all(_FULL_SHA.fullmatch(a) for a in positional) and "--all" not in args
+    if positional and all(_FULL_SHA.fullmatch(a) for a in positional) and "--all" not in args:
+        return (str(path), args)
+    return (str(path), args, generation())
 
 
 class Repo:
@@ -108,14 +113,17 @@ class Repo:
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         """git, hardened: none of the repository's or the user's executable config runs (see
         flowcamp.proc.SAFE_GIT_CONFIG); no external diff or textconv. What a commit holds never changes, so a
-        read that names only full commit ids is answered once per check run."""
-        key = (str(self.path), args) if _immutable(args) else None
+        read is asked of git once per check run, or until something may have changed the repository
+        (``processes.something_changed``)."""
+        key = _memo_key(self.path, args)
         if key in _MEMO:
             return _MEMO[key]
         done = subprocess.run(proc.safe_git(self.path, *args), capture_output=True, env=proc.git_env(),
                               stdin=subprocess.DEVNULL)
-        if key is not None and done.returncode == 0:
+        if key is not None and (done.returncode == 0 or len(key) == 3):
             _MEMO[key] = done
+        elif key is None and args[0] not in _LOOKS:
+            something_changed()
         return done
 
     def config(self, key: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flowcamp import proc, reaper, sandbox, wire
 from flowcamp.checks.processes import (DEFAULT_MEMORY_MB, INTERNAL_ENV, MAX_OUTPUT, Channel,  # noqa: F401 - for checks
-                                       LearnerError, Zygote, learner_env, start_zygote)
+                                       LearnerError, Zygote, learner_env, something_changed, start_zygote)
 
 class RemoteException(Exception):
     """An exception raised in the learner's process, as plain data: its type's names, message and place."""
@@ -241,6 +241,7 @@ class Learner:
         """Run a command in the learner's folder (``python`` means this Python); it and all it started end
         with it."""
         args = [sys.executable if a == "python" else a for a in args]
+        something_changed()
         try:
             done = subprocess.run(sandbox.wrap(args), cwd=self.dir, env={**learner_env(), **(env or {})}, capture_output=True,
                                   text=True, timeout=timeout, input=input)

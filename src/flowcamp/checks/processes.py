@@ -36,6 +36,19 @@ class LearnerError(AssertionError):
 _THREAD = threading.local()
 
 
+_GENERATION = [0]
+
+
+def something_changed() -> None:
+    """Learner code ran (or a check ran a command that may write): what a check remembers about the learner's
+    folder and repositories (e.g. git reads, see flowcamp.checks.git) must be asked afresh."""
+    _GENERATION[0] += 1
+
+
+def generation() -> int:
+    return _GENERATION[0]
+
+
 def learner_env() -> dict[str, str]:
     """The check's environment as the learner's code may see it (monkeypatch.setenv in a check reaches it),
     with what :func:`requests_env` adds for the calling thread."""
@@ -250,6 +263,7 @@ class Channel:
                 + ". Does your code call os._exit(), or crash Python?")
 
     def request(self, op: str, **args) -> dict:
+        something_changed()
         try:
             os.write(self._req_w, wire.dumps({"op": op, "args": args, "env": learner_env()}))
         except (BrokenPipeError, OSError):
