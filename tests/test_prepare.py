@@ -285,3 +285,25 @@ def test_facts_of_a_folder_prepare_did_not_record_are_empty(golden_course, monke
     monkeypatch.delenv("FLOWCAMP_CACHE", raising=False)
     assert Repo(tmp_path / "repo").facts == build_facts(ex.source_dir, 3)["repo"]
     assert Repo(tmp_path / "elsewhere").facts == {}
+
+
+def test_a_check_asks_git_again_once_learner_code_or_a_writing_command_may_have_changed_the_repository(tmp_path):
+    from flowcamp.checks.processes import something_changed
+
+    scripted = ScriptedRepo(tmp_path / "r")
+    scripted.write("a.txt", "one\n")
+    first = scripted.commit("First", when=datetime(2024, 1, 1, 10, tzinfo=timezone.utc))
+    repo = Repo(tmp_path / "r")
+    assert repo.head() == first and repo.show("HEAD", "a.txt") == "one\n"
+
+    scripted.write("a.txt", "two\n")
+    second = scripted.commit("Second", when=datetime(2024, 1, 2, 10, tzinfo=timezone.utc))
+    assert repo.head() == first  # remembered: nothing the check knows of could have changed it
+    something_changed()  # what a learner process or learner.run() says before it runs
+    assert repo.head() == second and repo.show("HEAD", "a.txt") == "two\n"
+    assert repo.show(first, "a.txt") == "one\n"  # a commit's content is kept for the whole run
+
+    scripted.write("a.txt", "three\n")
+    third = scripted.commit("Third", when=datetime(2024, 1, 3, 10, tzinfo=timezone.utc))
+    repo.git("clone", "-q", str(repo.path), str(tmp_path / "copy"))  # a command that may write
+    assert repo.head() == third
