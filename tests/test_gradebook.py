@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import jsonschema
@@ -467,24 +466,23 @@ def test_the_gradebook_commands(tmp_path):
 
 
 @pytest.mark.slow
-def test_recording_and_exporting_a_cohort_is_quick(tmp_path):
-    """30 learners x every exercise: what the gradebook adds to a grading run (printed with -s)."""
+def test_a_whole_cohort_is_recorded_and_exported(tmp_path):
+    """30 learners x every exercise, six checks each, long messages: every result is kept and exported (how long
+    it takes is measured in benchmarks/bench_grading.py, never here)."""
     ids = [ex.id for ex in Course().exercises]
     with Gradebook(tmp_path / FILE_NAME) as book:
         run = book.start_run(7, "0.1.0", {}, {})
-        t0 = time.perf_counter()
         for n in range(30):
             h = f"{n:064d}"
             book.add_submission(run, submission(h, email=f"l{n}@x.org"))
             for ex in ids:
-                record(book, run, h, ex, doc(ex, [check(f"c{i}", "pass" if (n + i) % 3 else "fail",
-                                                        message="m" * 200) for i in range(6)]))
-        recorded = time.perf_counter() - t0
-        t0 = time.perf_counter()
+                assert record(book, run, h, ex, doc(ex, [check(f"c{i}", "pass" if (n + i) % 3 else "fail",
+                                                               message="m" * 200) for i in range(6)]))
+        grades = book.grades()
         export_all(book, tmp_path / "out")
-        exported = time.perf_counter() - t0
-    print(f"record 780 results: {recorded:.2f} s; export all: {exported:.2f} s")
-    assert recorded < 30 and exported < 15
+    assert len(grades) == 30 and {len(g.marks) for g in grades} == {len(ids)}
+    exported = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert exported, "export_all wrote nothing"
 
 
 def test_names_that_are_not_valid_unicode_are_stored_not_fatal(gb, tmp_path):

@@ -10,7 +10,6 @@ import re
 import shutil
 import struct
 import subprocess
-import time
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -136,11 +135,9 @@ def made(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("grading")
     with Gradebook(out / FILE_NAME) as gb:
         build_cohort(gb)
-        t0 = time.perf_counter()
-        path = report.write_report(gb, out, COURSE)
-        seconds = time.perf_counter() - t0
+        path = report.write_report(gb, out, COURSE)  # its speed: benchmarks/bench_grading.py, not a test
     text = path.read_text(encoding="utf-8")
-    return {"out": out, "path": path, "html": text, "page": Page(text), "seconds": seconds}
+    return {"out": out, "path": path, "html": text, "page": Page(text)}
 
 
 class Page(HTMLParser):
@@ -194,7 +191,6 @@ def test_the_page_loads_nothing_and_says_it_is_the_instructors(made):
                 or not el["attrs"].get("href", "#").startswith("#")]
     (style,) = page.find("style")
     assert "@import" not in style["text"] and "url(" not in style["text"]
-    assert made["seconds"] < 5
 
 
 def test_the_header_counts_learners_submissions_and_the_unusable_ones(made):
@@ -493,16 +489,13 @@ def test_ten_thousand_commits_stay_within_the_limit(tmp_path):
         stream.append(b"M 100644 inline submission/manifest.json\ndata %d\n%s\n" % (len(body), body))
     subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True,
                    env=proc.git_env(), capture_output=True)
-    t0 = time.perf_counter()
     sub = open_git(repo, tmp_path)
-    seconds = time.perf_counter() - t0
     assert sub.status == "ok", sub.message
     history = sub.manifest[intake.HISTORY_KEY]
     assert len(history) == githistory.COMMITS
     assert history[-1]["hints"] == (10_000 % 7) * 2 and history[-1]["done"] == [A, B]
     times = [h["time"] for h in history]
     assert times == sorted(times) and len(set(times)) == len(times)
-    assert seconds < 30, f"reading the history took {seconds:.1f} s"
 
 
 def test_hostile_commit_messages_and_manifests_in_the_history(tmp_path):

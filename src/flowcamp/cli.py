@@ -175,14 +175,14 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Machine-readabl
 def _render(ex: Exercise, result: Result) -> None:
     icons = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "timeout": "[magenta]⏱[/]",
              "skipped": "[dim]-[/]"}
-    shown: set[str] = set()
+    shown: dict[str, str] = {}
     for c in result.checks:
         console.print(f" {icons.get(c.status, '?')} {escape(c.name)} [dim]({c.points:g}/{c.max_points:g})[/]")
         if c.status != "pass" and c.message:
-            if c.message in shown:  # one cause often fails several checks: say it once
-                console.print("     [dim](the same problem as above)[/]")
+            if c.message in shown:  # one cause often fails several checks: say it once, and where
+                console.print(f"     [dim](the same problem as in \"{escape(shown[c.message])}\")[/]")
                 continue
-            shown.add(c.message)
+            shown[c.message] = c.name
             for line in c.message.splitlines():
                 console.print(f"     {escape(line)}")
     colour = {"pass": "green", "fail": "red", "error": "red", "timeout": "magenta"}[result.status]
@@ -287,7 +287,10 @@ def hint(exercise: Optional[str] = typer.Argument(None, help="Exercise id (defau
         console.print(f"You have seen all {len(ex.hints)} hints for {ex.id}:")
         for i, h in enumerate(ex.hints, 1):
             console.print(f"  {i}. {escape(h)}")
-        console.print(f"Read the lesson again: {lesson_ref(ex)}. The solution opens once the checks pass.")
+        if ws.entry(ex).get("passed"):
+            console.print(f"You passed {ex.id}: compare your answer with ours, `uv run flowcamp solution {ex.id}`.")
+        else:
+            console.print(f"Read the lesson again: {lesson_ref(ex)}. The solution opens once the checks pass.")
         return
     n, text = got
     console.print(Panel(escape(text), title=f"Hint {n} of {len(ex.hints)} for {ex.id}", border_style="yellow"))

@@ -105,20 +105,13 @@ def _source_tree(learner):
         return None
 
 
-def _top_level_names(tree) -> list[str]:
-    names = []
-    for node in tree.body if tree is not None else []:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names += [t.id for t in targets if isinstance(t, ast.Name)]
-    return names
-
-
 def _no_flow_message(learner) -> str:
-    """There is no build_event_attendance: say so, with the closest name the file does define."""
-    close = difflib.get_close_matches(FLOW, _top_level_names(_source_tree(learner)), n=1, cutoff=0.6)
+    """There is no build_event_attendance: say so, with the closest function name the file does define (a
+    variable's name is never suggested: renaming a list would not help)."""
+    tree = _source_tree(learner)
+    functions = [n.name for n in (tree.body if tree is not None else [])
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    close = difflib.get_close_matches(FLOW, functions, n=1, cutoff=0.6)
     guess = f" Did you mean `{close[0]}`? Rename it to `{FLOW}`." if close else ""
     return (
         f"{FILE} has no function called `{FLOW}`.{guess} Put the three steps inside "

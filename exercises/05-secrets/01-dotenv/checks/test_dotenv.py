@@ -266,6 +266,35 @@ def test_no_env_file(learner, tmp_path, monkeypatch):
         f"`load_settings()` gave the wrong value for {', '.join(wrong)}. Read them from os.environ.")
 
 
+@pytest.mark.points(1)
+def test_unset_is_none(learner, tmp_path, monkeypatch):
+    """A variable that is set nowhere gives None (not an error, not an empty text)"""
+    _clear_names(monkeypatch)
+    folder = _copy_code(learner, tmp_path / "code")
+    given = _value("only-this-one")
+    monkeypatch.setenv(NAMES["warehouse_path"], given)
+    user = _value("from-file")
+    _write_env(folder, {NAMES["redshift_username"]: user})
+    with learner.elsewhere(folder) as other:
+        try:
+            got = _settings(other)
+        except LearnerError as err:
+            if isinstance(err.__cause__, KeyError):
+                raise AssertionError(
+                    f"With REDSHIFT_PASSWORD set nowhere (not in the environment, not in .env), `load_settings()` "
+                    f"stopped with KeyError: {err.__cause__}. `os.environ[name]` fails for a name that is not set; "
+                    "`os.environ.get(name)` gives None instead, which is what README.md step 1 asks for.") from None
+            raise
+    wrong = {k: got.get(k) for k in ("redshift_password",) if got.get(k) is not None}
+    assert not wrong, (
+        "With REDSHIFT_PASSWORD set nowhere (not in the environment, not in .env), `load_settings()` returned "
+        f"{wrong['redshift_password']!r} for it instead of None. Use `os.environ.get(name)` with no default: "
+        "None says plainly \"not set\", where an empty text looks like a real (empty) password.")
+    assert (got.get("warehouse_path"), got.get("redshift_username")) == (given, user), (
+        "With WAREHOUSE_PATH in the environment, REDSHIFT_USERNAME in .env and REDSHIFT_PASSWORD set nowhere, "
+        "`load_settings()` did not return the first two. Read every name, whichever of them is missing.")
+
+
 def _example_lines(learner) -> dict[str, str | None]:
     """The names in the learner's .env.example and their values (read as data: nothing of it runs)."""
     if not learner.exists(".env.example"):
