@@ -45,6 +45,18 @@ CASES = {
                  ["good"]),
         IS_FLOW: ([r"Did you mean `build_event_attendence`\?"], []),
     },
+    ("first-flow", "wrong-status-filter-in-sql"): {
+        "The table has one row per event, with the right counts and rate": (
+            [r"statuses typed in different ways", r"lower\(trim\(coalesce\(status, ''\)\)\)"], []),
+    },
+    ("dotenv-local", "wrong-unset-raises"): {
+        "A variable that is set nowhere gives None (not an error, not an empty text)": (
+            [r"stopped with KeyError", r"`os\.environ\.get\(name\)` gives None"], ["made-up-pw"]),
+    },
+    ("dotenv-local", "wrong-unset-empty-text"): {
+        "A variable that is set nowhere gives None (not an error, not an empty text)": (
+            [r"returned '' for it instead of None"], ["made-up-pw"]),
+    },
     ("first-flow", "wrong-task-without-return"): {
         COMPLETES: ([r"^The task `extract_signups` has no `return`", r"`count_attendance` gets None"], []),
         TASKS: ([r"^The task `extract_signups` has no `return`"], []),

@@ -3,6 +3,7 @@
 import ast
 import difflib
 import re
+import secrets
 import shutil
 from pathlib import Path
 
@@ -34,6 +35,14 @@ FROM cleaned
 WHERE email <> '' AND status <> 'cancelled'
 GROUP BY event_id
 """
+# Statuses typed the ways a form and a person type them, planted by the check in the copy the flow is given
+# (two events of its own): the starter cleans a status with `(status or "").strip().lower()`, so a sign-up
+# with no status still counts, " Cancelled " is cancelled and "ATTENDED" attended. A SQL filter such as
+# `status <> 'cancelled'` drops the first and keeps the second; the held-out data has only tidy statuses.
+PLANTED = (  # (event, status); each row its own email
+    (0, None), (0, " Cancelled "), (0, "ATTENDED"), (0, "Attended "), (0, "no_show"),
+    (1, "Cancelled"),  # the second event's only sign-up is cancelled: it gets no row
+)
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -81,12 +90,54 @@ def _columns(path) -> list[str]:
 
 
 def _expected(path) -> dict:
-    """event_id -> (title, signups, attended, rate), from the held-out warehouse (read once per check run)."""
-    if str(path) not in _EXPECTED:
+    """event_id -> (title, signups, attended, rate), from the held-out warehouse and the sign-ups the check
+    planted (read once per check run). Planted rows join in as values: the held-out file is never written."""
+    plant = _planted(path)
+    key = (str(path), plant["token"])
+    if key not in _EXPECTED:
+        signups = ("(SELECT event_id, email, status FROM mobilize.signups UNION ALL "
+                   f"SELECT * FROM (VALUES {', '.join(['(?, ?, ?)'] * len(plant['signups']))}) "
+                   "AS p(event_id, email, status))")
+        events = ("(SELECT event_id, title FROM mobilize.events UNION ALL "
+                  f"SELECT * FROM (VALUES {', '.join(['(?, ?)'] * len(plant['events']))}) AS p(event_id, title))")
+        sql = EXPECTED_SQL.replace("mobilize.signups", signups).replace("mobilize.events", events)
+        args = [v for row in plant["signups"] for v in (row[1], row[2], row[3])]
+        args += [v for row in plant["events"] for v in row]
         with duckdb.connect(str(path), read_only=True) as con:
-            rows = con.execute(EXPECTED_SQL).fetchall()
-        _EXPECTED[str(path)] = {eid: (title, n, a, a / n) for eid, title, n, a in rows}
-    return _EXPECTED[str(path)]
+            rows = con.execute(sql, args).fetchall()
+        _EXPECTED[key] = {eid: (title, n, a, a / n) for eid, title, n, a in rows}
+    return _EXPECTED[key]
+
+
+_PLANT: dict = {}
+
+
+def _planted(pristine) -> dict:
+    """The events and sign-ups this check run plants (new ids after the held-out data's own)."""
+    if not _PLANT:
+        with duckdb.connect(str(pristine), read_only=True) as con:
+            first_event = con.execute("SELECT max(event_id) + 1 FROM mobilize.events").fetchone()[0]
+            first_signup = con.execute("SELECT max(signup_id) + 1 FROM mobilize.signups").fetchone()[0]
+        token = secrets.token_hex(3)
+        events = [(first_event + i, f"Sign-up status spot check {token}-{i + 1}") for i in range(2)]
+        signups = [(first_signup + i, first_event + ev, f"status-{token}-{i}@example.org", status)
+                   for i, (ev, status) in enumerate(PLANTED)]
+        _PLANT.update(token=token, events=events, signups=signups)
+    return _PLANT
+
+
+def _plant(copy, pristine) -> None:
+    """Add the planted events and sign-ups to the copy the flow is given (their other columns copied from an
+    existing row, so every column keeps a value of its own type)."""
+    plant = _planted(pristine)
+    with duckdb.connect(str(copy)) as con:
+        for event_id, title in plant["events"]:
+            con.execute("INSERT INTO mobilize.events BY NAME SELECT * REPLACE (? AS event_id, ? AS title) "
+                        "FROM mobilize.events ORDER BY event_id LIMIT 1", [event_id, title])
+        for signup_id, event_id, email, status in plant["signups"]:
+            con.execute("INSERT INTO mobilize.signups BY NAME SELECT * REPLACE (? AS signup_id, ? AS event_id, "
+                        "? AS email, ? AS status) FROM mobilize.signups ORDER BY signup_id LIMIT 1",
+                        [signup_id, event_id, email, status])
 
 
 def _table_rows(path) -> list[tuple]:
@@ -312,7 +363,7 @@ def _untouched_copy(warehouse, name: str):
     return copy
 
 
-def _shared_report(learner, prefect_run, warehouse, shared_learner):
+def _shared_report(learner, prefect_run, warehouse, shared_learner, pristine):
     """The shared first run's report, whatever its state. Loads and checks the flow every time. The flow is
     loaded in a learner process that lives for the whole check run, so the rerun check runs it there again."""
     if "report" in _SHARED:
@@ -320,6 +371,7 @@ def _shared_report(learner, prefect_run, warehouse, shared_learner):
         return _SHARED["report"]
     # Run on a second copy, not the one FLOWCAMP_WAREHOUSE names: a flow must use its parameter.
     given = _untouched_copy(warehouse, "given-to-the-flow.duckdb")
+    _plant(given, pristine)
     _SHARED["flow"] = flow_obj = _load_flow(shared_learner)
     printed = len(learner.output)
     _SHARED["report"] = report = prefect_run(flow_obj, warehouse=str(given))
@@ -329,9 +381,9 @@ def _shared_report(learner, prefect_run, warehouse, shared_learner):
     return _SHARED["report"]
 
 
-def _run_once(learner, prefect_run, warehouse, shared_learner):
+def _run_once(learner, prefect_run, warehouse, shared_learner, pristine):
     """The shared first run, which must have completed: (report, the warehouse it wrote to)."""
-    report = _shared_report(learner, prefect_run, warehouse, shared_learner)
+    report = _shared_report(learner, prefect_run, warehouse, shared_learner, pristine)
     _assert_completed(report, _SHARED["diagnosis"])
     return report, _SHARED["warehouse"]
 
@@ -388,15 +440,15 @@ def test_is_a_flow(learner, warehouse):
 
 
 @pytest.mark.points(2)
-def test_flow_run_completes(learner, warehouse, prefect_run, shared_learner):
+def test_flow_run_completes(learner, warehouse, prefect_run, shared_learner, pristine):
     """The flow run completes"""
-    _run_once(learner, prefect_run, warehouse, shared_learner)
+    _run_once(learner, prefect_run, warehouse, shared_learner, pristine)
 
 
 @pytest.mark.points(2)
-def test_three_tasks(learner, warehouse, prefect_run, shared_learner):
+def test_three_tasks(learner, warehouse, prefect_run, shared_learner, pristine):
     """At least three different tasks ran and completed, with no connection passed between them"""
-    report = _shared_report(learner, prefect_run, warehouse, shared_learner)
+    report = _shared_report(learner, prefect_run, warehouse, shared_learner, pristine)
     runs = report.task_runs  # prefect_run already waited for the server to record them all
     diagnosis = _SHARED["diagnosis"]
     assert not diagnosis.startswith(CONNECTION_LEAD), diagnosis
@@ -425,9 +477,9 @@ def test_three_tasks(learner, warehouse, prefect_run, shared_learner):
 
 
 @pytest.mark.points(1)
-def test_columns(learner, warehouse, prefect_run, shared_learner):
+def test_columns(learner, warehouse, prefect_run, shared_learner, pristine):
     """The table analytics.event_attendance has the right columns"""
-    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner)
+    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner, pristine)
     if not _table_exists(warehouse) and _table_exists(_SHARED["env_warehouse"]):
         raise AssertionError(
             f"The flow built {TABLE}, but in the wrong warehouse: the one WAREHOUSE names, not the one passed to "
@@ -451,7 +503,7 @@ def test_columns(learner, warehouse, prefect_run, shared_learner):
 @pytest.mark.points(3)
 def test_rows(learner, warehouse, pristine, prefect_run, shared_learner):
     """The table has one row per event, with the right counts and rate"""
-    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner)
+    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner, pristine)
     expected = _expected(pristine)  # from the warehouse as flowcamp built it, not the copy the flow changed
     assert _table_exists(warehouse) and not [c for c in COLUMNS if c not in _columns(warehouse)], (
         f"{TABLE} is missing, or is missing columns, so its rows cannot be checked yet. "
@@ -467,6 +519,14 @@ def test_rows(learner, warehouse, pristine, prefect_run, shared_learner):
     got_ids, want_ids = set(ids), set(expected)
     missing = sorted(want_ids - got_ids)
     extra = sorted(got_ids - want_ids)
+    planted = {event_id for event_id, _ in _planted(pristine)["events"]}
+    messy = [r for r in rows if r[0] in planted and r[0] in expected and tuple(r[2:4]) != expected[r[0]][1:3]]
+    assert not (planted & set(extra)) and not messy and not (planted & set(missing)), (
+        f"The check added two events whose sign-ups have statuses typed in different ways: \" Cancelled \", "
+        f"\"Cancelled\", \"ATTENDED\", \"Attended \", and one sign-up with no status at all. {TABLE} got them "
+        "wrong. Clean each status as the starter did, `(status or \"\").strip().lower()` (in SQL, "
+        "`lower(trim(coalesce(status, '')))`), before you compare it: a sign-up with no status still counts as "
+        "signed up; a cancelled one, however it is typed, does not count.")
     assert not missing, (
         f"{TABLE} has no row for {len(missing)} event(s) that have sign-ups, for example event_id "
         f"{', '.join(map(str, missing[:5]))}. Every event with at least one sign-up that is not cancelled "
@@ -497,9 +557,9 @@ def test_rows(learner, warehouse, pristine, prefect_run, shared_learner):
 
 
 @pytest.mark.points(2)
-def test_rerun_does_not_duplicate(learner, warehouse, prefect_run, shared_learner):
+def test_rerun_does_not_duplicate(learner, warehouse, prefect_run, shared_learner, pristine):
     """Running the flow twice gives the same table, not twice the rows"""
-    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner)
+    _, warehouse = _run_once(learner, prefect_run, warehouse, shared_learner, pristine)
     assert _table_exists(warehouse), f"The flow completed, but there is no table {TABLE} in the warehouse it was given."
     first = _row_count(warehouse)
     assert first > 0, f"The flow completed, but {TABLE} is empty, so a second run cannot be compared with it."

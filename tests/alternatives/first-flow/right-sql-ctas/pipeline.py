@@ -15,10 +15,10 @@ def stage_clean_signups(warehouse: str) -> None:
         con.execute(
             """
             CREATE OR REPLACE TABLE analytics.signups_clean AS
-            SELECT DISTINCT s.event_id, e.title, lower(trim(s.email)) AS email, lower(trim(s.status)) AS status
+            SELECT DISTINCT s.event_id, e.title, lower(trim(s.email)) AS email, lower(trim(coalesce(s.status, ''))) AS status
             FROM mobilize.signups AS s
             JOIN mobilize.events AS e USING (event_id)
-            WHERE lower(trim(s.status)) <> 'cancelled' AND trim(coalesce(s.email, '')) <> ''
+            WHERE lower(trim(coalesce(s.status, ''))) <> 'cancelled' AND trim(coalesce(s.email, '')) <> ''
             """
         )
 
