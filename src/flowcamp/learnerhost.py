@@ -49,6 +49,14 @@ def exception_info(exc: BaseException, learner_dir: Path) -> dict:
             "message": message, "where": describe_exception(exc, learner_dir)}
 
 
+def _stamp(name: str):
+    try:
+        st = os.stat(name)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 class Host:
     def __init__(self, learner_dir: Path):
         self.dir = learner_dir
@@ -103,11 +111,15 @@ class Host:
     def _run_settings(self):
         """Prefect's settings for a check's flow run: read from this request's environment and working folder
         (the warm parent imported Prefect with other ones), with the flow-run heartbeat off (it makes a
-        run wait up to a second at its end). Read once per process and environment: it costs 60 ms."""
+        run wait up to a second at its end). Read once per process and Prefect environment: it costs 50 ms.
+        Prefect's settings come from PREFECT_* variables and files (prefect.toml, pyproject.toml, .env, the
+        profile) in the working folder and PREFECT_HOME: the key is those variables and that folder, so a
+        check that changes only its own variables between runs reads them once."""
         from prefect.context import SettingsContext, get_settings_context
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
-        key = (tuple(sorted(os.environ.items())), os.getcwd())
+        key = (tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("PREFECT"))),
+               os.getcwd(), tuple(_stamp(name) for name in ("prefect.toml", "pyproject.toml", ".env")))
         context = get_settings_context()
         if self._settings[:1] != [key]:
             self._settings[:] = [key, context.settings.copy_with_update(
