@@ -307,8 +307,8 @@ class Course:
     lessons_dir = property(lambda self: self.root / "lessons")
 
     @cached_property
-    def _loaded(self) -> tuple[list[Exercise], list[Lesson], list[str]]:
-        exercises, lessons, problems = [], [], []
+    def _exercises_loaded(self) -> tuple[list[Exercise], list[str]]:
+        exercises, problems = [], []
         for toml_path in sorted((self.root / "exercises").glob("*/*/exercise.toml")):
             rel = toml_path.parent.relative_to(self.root).as_posix()
             if not _FOLDER_RE.match(toml_path.parent.name) or not _FOLDER_RE.match(toml_path.parent.parent.name):
@@ -316,25 +316,27 @@ class Course:
                 continue
             ex, errs = _load_exercise(toml_path, self.root)
             problems += [f"{rel}/exercise.toml: {e}" for e in errs]
-            if ex is not None:
-                exercises.append(ex)
-        for path in sorted(self.lessons_dir.glob("*/*.md")):
-            if path.name == "index.md":
-                continue
+            exercises += [ex] if ex is not None else []
+        return exercises, problems
+
+    @cached_property
+    def _lessons_loaded(self) -> tuple[list[Lesson], list[str]]:
+        """Read apart from the exercises: a check needs no lesson (and so no YAML parser)."""
+        lessons, problems = [], []
+        for path in sorted(p for p in self.lessons_dir.glob("*/*.md") if p.name != "index.md"):
             rel = path.relative_to(self.root).as_posix()
             if not _FOLDER_RE.match(path.stem) or not _FOLDER_RE.match(path.parent.name):
                 problems.append(f"{rel}: lessons must be named lessons/NN-module/NN-topic.md")
                 continue
             lesson, errs = _load_lesson(path, self.lessons_dir)
             problems += [f"{rel}: {e}" for e in errs]
-            if lesson is not None:
-                lessons.append(lesson)
-        return exercises, lessons, problems
+            lessons += [lesson] if lesson is not None else []
+        return lessons, problems
 
     @property
     def exercises(self) -> list[Exercise]:
         """Every exercise, in course order. Raises CourseError if one cannot be loaded or ids clash."""
-        exercises, _, problems = self._loaded
+        exercises, problems = self._exercises_loaded
         fatal = [p for p in problems if "exercise.toml" in p or "NN-topic, like" in p] + self._duplicate_ids()
         if fatal:
             raise CourseError("The course has broken exercises:\n  " + "\n  ".join(fatal))
@@ -342,12 +344,12 @@ class Course:
 
     @property
     def lessons(self) -> list[Lesson]:
-        return self._loaded[1]
+        return self._lessons_loaded[0]
 
     def _duplicate_ids(self) -> list[str]:
         seen: dict[str, str] = {}
         out = []
-        for ex in self._loaded[0]:
+        for ex in self._exercises_loaded[0]:
             if ex.id in seen:
                 out.append(f"two exercises share the id '{ex.id}': {seen[ex.id]} and {ex.path}")
             seen[ex.id] = ex.path
@@ -355,7 +357,7 @@ class Course:
 
     def modules(self) -> list[str]:
         """Module folder names, in course order, from exercises and lessons."""
-        names = {ex.module for ex in self._loaded[0]} | {ls.module for ls in self.lessons}
+        names = {ex.module for ex in self._exercises_loaded[0]} | {ls.module for ls in self.lessons}
         return sorted(names)
 
     def lesson(self, lesson_id_or_path: str) -> Lesson | None:
@@ -366,7 +368,7 @@ class Course:
         return self.lesson(ex.lesson)
 
     def exercises_of(self, lesson: Lesson) -> list[Exercise]:
-        by_id = {ex.id: ex for ex in self._loaded[0]}
+        by_id = {ex.id: ex for ex in self._exercises_loaded[0]}
         return [by_id[i] for i in lesson.exercise_ids if i in by_id]
 
     def get(self, key: str) -> Exercise:
@@ -385,8 +387,8 @@ class Course:
     # ------------------------------------------------------------------------------------- validation
     def problems(self) -> list[str]:
         """Everything wrong with the course that can be seen without running a check."""
-        exercises, lessons, problems = self._loaded
-        problems = list(problems) + self._duplicate_ids()
+        (exercises, ex_problems), (lessons, lesson_problems) = self._exercises_loaded, self._lessons_loaded
+        problems = ex_problems + lesson_problems + self._duplicate_ids()
         for ex in exercises:
             problems += [f"{ex.id}: {p}" for p in exercise_problems(ex)]
         problems += self._link_problems(exercises, lessons)
