@@ -357,3 +357,26 @@ def test_a_server_started_while_the_worker_is_warm_is_forked_from_it(add_ws):
         assert parent(services.service(ws, server.SERVER)["pid"]) != worker_pid
     finally:
         server.stop_everything(ws)
+
+
+def test_the_held_out_warehouse_is_verified_again_only_when_it_changed(tmp_path, monkeypatch):
+    from flowcamp import warehouse as wh
+    from flowcamp.checks import plugin
+
+    master = str(tmp_path / "heldout" / "warehouse-5.duckdb")
+    plugin._ensure_heldout(master, 5)  # builds it, and stamps what it verified
+    assert wh.read_meta(master)["seed"] == 5 and os.path.isfile(master + ".verified")
+
+    calls = []
+    real_ensure = wh.ensure
+    monkeypatch.setattr(wh, "ensure", lambda *a, **k: calls.append(a) or real_ensure(*a, **k))
+    plugin._ensure_heldout(master, 5)
+    assert calls == []  # unchanged: not opened again
+
+    with open(master, "r+b") as fh:  # anything that changes the file (here: its content) is seen
+        fh.seek(0)
+        fh.write(b"not a warehouse")
+    plugin._ensure_heldout(master, 5)
+    assert len(calls) == 1 and wh.read_meta(master)["seed"] == 5  # rebuilt
+    plugin._ensure_heldout(master, 6)  # another seed: another stamp
+    assert len(calls) == 2 and wh.read_meta(master)["seed"] == 6
