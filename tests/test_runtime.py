@@ -380,3 +380,33 @@ def test_the_held_out_warehouse_is_verified_again_only_when_it_changed(tmp_path,
     assert len(calls) == 1 and wh.read_meta(master)["seed"] == 5  # rebuilt
     plugin._ensure_heldout(master, 6)  # another seed: another stamp
     assert len(calls) == 2 and wh.read_meta(master)["seed"] == 6
+
+
+def test_learner_sql_cannot_reach_beyond_the_warehouse(tmp_path):
+    """A query from a learner's file runs in the check's process: it must not write to the results channel
+    (an open descriptor), read other files, attach databases, load extensions or unlock its settings."""
+    import duckdb
+
+    from flowcamp.checks import learner_query
+
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not read", encoding="utf-8")
+    r, w = os.pipe()
+    try:
+        for sql in (f"COPY (SELECT 'FORGED' AS x) TO '/proc/self/fd/{w}' (FORMAT CSV, HEADER false)",
+                    f"SELECT * FROM read_text('{secret}')", f"ATTACH '{tmp_path / 'other.duckdb'}' AS o",
+                    "SET enable_external_access = true", "SET memory_limit = '100GB'", "INSTALL httpfs",
+                    "CREATE TABLE u AS SELECT 2"):
+            with pytest.raises(duckdb.Error):
+                learner_query(db, sql)
+        os.set_blocking(r, False)
+        with pytest.raises(BlockingIOError):
+            os.read(r, 100)  # nothing reached the channel
+    finally:
+        os.close(r)
+        os.close(w)
+    assert learner_query(db, "SELECT a, a + 1 AS b FROM t") == (["a", "b"], [(1, 2)])
+    assert not (tmp_path / "other.duckdb").exists()

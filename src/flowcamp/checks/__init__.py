@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from flowcamp.checks.git import Commit, Repo, exercise_facts, reset_hint
 from flowcamp.checks.learner import Learner, LearnerError, Remote, RemoteException
+from flowcamp.checks.sql import learner_query
 from flowcamp.learnerhost import describe_exception
 
 __all__ = ["Commit", "Learner", "LearnerError", "Remote", "RemoteException", "Repo", "describe_exception",
-           "exercise_facts", "reset_hint"]
+           "exercise_facts", "learner_query", "reset_hint"]

@@ -9,7 +9,7 @@ builds in the held-out warehouse.
 import duckdb
 import pytest
 
-from flowcamp.checks import reset_hint
+from flowcamp.checks import learner_query, reset_hint
 
 RESET = reset_hint()
 
@@ -179,12 +179,11 @@ def test_turnout_table_is_right(repo, warehouse):
     sql = _norm(pipe.show("HEAD", info["file"]))
     assert sql is not None, f"{info['file']} is missing from your latest commit."
     reference = _expected(pipe, info)[info["file"]]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        want = con.sql(reference).fetchall()
-        try:
-            got = con.sql(sql).fetchall()
-        except duckdb.Error as e:
-            raise AssertionError(f"The committed {info['file']} does not run in DuckDB: {e}") from None
+    _, want = learner_query(warehouse, reference)
+    try:
+        _, got = learner_query(warehouse, sql)
+    except duckdb.Error as e:
+        raise AssertionError(f"The committed {info['file']} does not run in DuckDB: {e}") from None
     if got == want:
         return
     if len(got) != len(want):

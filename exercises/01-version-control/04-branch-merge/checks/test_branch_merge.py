@@ -10,7 +10,7 @@ commits brought in from a branch. A branch made after committing on main does no
 import duckdb
 import pytest
 
-from flowcamp.checks import reset_hint
+from flowcamp.checks import learner_query, reset_hint
 
 SQL = "turnout_by_district.sql"
 COLUMN = "inactive"
@@ -44,15 +44,14 @@ def _project(repo):
 
 def _run(warehouse, sql):
     """(column names, set of rows) of a query, or raise a plain-words error."""
-    with duckdb.connect(str(warehouse)) as con:
-        try:
-            rel = con.sql(sql)
-            return [c.lower() for c in rel.columns], set(rel.fetchall())
-        except duckdb.Error as e:
-            raise AssertionError(
-                f"{SQL} on main does not run in DuckDB: {str(e).splitlines()[0]} "
-                f"Fix the query on your branch, commit, and merge again."
-            ) from None
+    try:
+        columns, rows = learner_query(warehouse, sql)
+        return [c.lower() for c in columns], set(rows)
+    except duckdb.Error as e:
+        raise AssertionError(
+            f"{SQL} on main does not run in DuckDB: {str(e).splitlines()[0]} "
+            f"Fix the query on your branch, commit, and merge again."
+        ) from None
 
 
 def _has_column(project, rev):

@@ -8,7 +8,7 @@ as long as the merged query gives the rows both changes together give.
 import duckdb
 import pytest
 
-from flowcamp.checks import reset_hint
+from flowcamp.checks import learner_query, reset_hint
 
 SQL = "active_voters.sql"
 MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
@@ -38,20 +38,19 @@ def _merging(project) -> bool:
 
 def _rows(warehouse, sql):
     """(column names, set of rows), or a plain-words failure if the query does not run."""
-    with duckdb.connect(str(warehouse)) as con:
-        try:
-            rel = con.sql(sql)
-            return [c.lower() for c in rel.columns], set(rel.fetchall())
-        except duckdb.Error as e:
-            first = str(e).splitlines()[0]
-            hint = ""
-            if "GROUP BY" in str(e):
-                hint = (" A column in the SELECT is not in the GROUP BY: the SELECT and the GROUP BY must "
-                        "name the same district column.")
-            raise AssertionError(
-                f"{SQL} on main does not run in DuckDB: {first}.{hint} Fix the file, then "
-                f"`git add {SQL}` and `git commit`."
-            ) from None
+    try:
+        columns, rows = learner_query(warehouse, sql)
+        return [c.lower() for c in columns], set(rows)
+    except duckdb.Error as e:
+        first = str(e).splitlines()[0]
+        hint = ""
+        if "GROUP BY" in str(e):
+            hint = (" A column in the SELECT is not in the GROUP BY: the SELECT and the GROUP BY must "
+                    "name the same district column.")
+        raise AssertionError(
+            f"{SQL} on main does not run in DuckDB: {first}.{hint} Fix the file, then "
+            f"`git add {SQL}` and `git commit`."
+        ) from None
 
 
 @pytest.mark.points(1)

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pytest
 
-from flowcamp.checks import reset_hint
+from flowcamp.checks import learner_query, reset_hint
 
 SQL = "turnout_by_district.sql"
 ELECTION, CUTOFF = "2024-11-05", "2024-10-21"
@@ -135,12 +135,7 @@ def _branch(repo):
 
 
 def _run(sql: str, warehouse: Path):
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        result = con.sql(sql)
-        return list(result.columns), result.fetchall()
-    finally:
-        con.close()
+    return learner_query(warehouse, sql)
 
 
 def _learner_result(remote, name, tip, warehouse):
