@@ -410,3 +410,24 @@ def test_learner_sql_cannot_reach_beyond_the_warehouse(tmp_path):
         os.close(w)
     assert learner_query(db, "SELECT a, a + 1 AS b FROM t") == (["a", "b"], [(1, 2)])
     assert not (tmp_path / "other.duckdb").exists()
+
+
+def test_what_a_load_described_is_asked_again_once_the_learners_code_ran(tmp_path):
+    """The load answers with its functions already described (no round trip each); after a call, which may
+    rebind a name, a check sees the module as it is now."""
+    from flowcamp.checks.learner import Learner
+
+    (tmp_path / "mod.py").write_text(
+        "def first(a, b=1):\n    return 1\n\n"
+        "def swap():\n    global first\n    def first(x):\n        return 2\n")
+    lrn = Learner(tmp_path)  # no warm parent: a fresh Python per load, same protocol
+    try:
+        mod = lrn.load("mod.py")
+        fn = lrn.get(mod, "first")
+        assert fn.parameters == ["a", "b"] and fn.is_callable and lrn.call(fn, 0) == 1
+        assert lrn.call(lrn.get(mod, "swap")) is None
+        again = lrn.get(mod, "first")
+        assert again.parameters == ["x"] and lrn.call(again, 0) == 2
+        assert not mod.has("missing")
+    finally:
+        lrn.close()

@@ -57,6 +57,25 @@ def _stamp(name: str):
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+def _describe(obj) -> dict:
+    """What a check may ask about an object of the learner's: its type, value and signature, as plain data."""
+    info = {"exists": True, "type": wire.qualname(type(obj)),
+            "type_mro": [wire.qualname(t) for t in type(obj).__mro__], "callable": callable(obj),
+            "name": getattr(obj, "__name__", None) if isinstance(getattr(obj, "__name__", None), str) else None,
+            "is_class": isinstance(obj, type), "value": wire.encode(obj)}
+    if isinstance(obj, type):
+        info["class_mro"] = [wire.qualname(t) for t in obj.__mro__]
+    target = getattr(obj, "fn", obj)  # a Prefect flow or task wraps the function in .fn
+    try:
+        params = inspect.signature(target).parameters.values() if callable(target) else []
+        info["parameters"] = [{"name": p.name, "kind": p.kind.name,
+                               "default": None if p.default is p.empty else wire.encode(p.default),
+                               "has_default": p.default is not p.empty} for p in params]
+    except (TypeError, ValueError):
+        info["parameters"] = None
+    return info
+
+
 class Host:
     def __init__(self, learner_dir: Path):
         self.dir = learner_dir
@@ -80,28 +99,25 @@ class Host:
             sys.path.insert(0, str(self.dir))
         spec.loader.exec_module(module)  # SystemExit and errors become answers in handle()
         self.modules[alias] = module
-        return {"module": alias, "names": sorted(n for n in vars(module) if not n.startswith("__"))}
+        # Its functions and classes, described now: a check asks for them next, a round trip each otherwise.
+        described = {}
+        for name, obj in list(vars(module).items())[:500]:
+            if name.startswith("_") or not callable(obj):
+                continue
+            try:
+                described[name] = _describe(obj)
+            except Exception:  # noqa: BLE001 - a strange object: described when asked, as before
+                pass
+        return {"module": alias, "names": sorted(n for n in vars(module) if not n.startswith("__")),
+                "described": described}
 
     def op_describe(self, ref: str) -> dict:
         try:
             obj = self.resolve(ref)
         except (AttributeError, KeyError):
             return {"exists": False}
-        info = {"exists": True, "type": wire.qualname(type(obj)),
-                "type_mro": [wire.qualname(t) for t in type(obj).__mro__], "callable": callable(obj),
-                "name": getattr(obj, "__name__", None) if isinstance(getattr(obj, "__name__", None), str) else None,
-                "is_class": isinstance(obj, type), "value": wire.encode(obj)}
-        if isinstance(obj, type):
-            info["class_mro"] = [wire.qualname(t) for t in obj.__mro__]
-        target = getattr(obj, "fn", obj)  # a Prefect flow or task wraps the function in .fn
-        try:
-            params = inspect.signature(target).parameters.values() if callable(target) else []
-            info["parameters"] = [{"name": p.name, "kind": p.kind.name,
-                                   "default": None if p.default is p.empty else wire.encode(p.default),
-                                   "has_default": p.default is not p.empty} for p in params]
-        except (TypeError, ValueError):
-            info["parameters"] = None
-        return info
+        return _describe(obj)
+
 
     def op_call(self, ref: str, args: list, kwargs: dict) -> dict:
         fn = self.resolve(ref)

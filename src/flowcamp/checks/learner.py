@@ -69,7 +69,7 @@ class Remote:
     def __getattr__(self, name: str) -> "Remote":
         if name.startswith("_"):
             raise AttributeError(name)
-        info = self._learner._ask(self._channel, "describe", ref=f"{self._ref}.{name}").get("ok", {})
+        info = self._learner._describe(self._channel, f"{self._ref}.{name}")
         if not info.get("exists"):
             raise AttributeError(f"{self._label} has no attribute {name!r}")
         return Remote(self._learner, self._channel, f"{self._ref}.{name}", info, name)
@@ -160,7 +160,17 @@ class Learner:
             raise LearnerError(f"{name} is not a text file saved as UTF-8. Save it again from your editor as UTF-8.") from None
 
     # ------------------------------------------------------------------------- code, in its process
+    def _describe(self, channel: Channel, ref: str) -> dict:
+        """What the learner's process says about ``ref``: from what it sent with the load when nothing has run
+        since (a call or a flow run may change the module), else asked."""
+        known = getattr(channel, "described", {})
+        if ref in known:
+            return known[ref]
+        return self._ask(channel, "describe", ref=ref).get("ok", {})
+
     def _ask(self, channel: Channel, op: str, **args) -> dict:
+        if op != "describe":
+            channel.described = {}  # the learner's code runs: what it said before may be out of date
         proc.trace(f"learner: ask {op}")
         try:
             answer = channel.request(op, **args)
@@ -198,6 +208,10 @@ class Learner:
         if "raised" in answer:
             raise LearnerError(f"{name} failed while it was being imported, at {answer['raised']['where']}")
         alias = answer["ok"]["module"]
+        described = answer["ok"].get("described")
+        if isinstance(described, dict):
+            channel.described = {f"{alias}.{k}": v for k, v in described.items()
+                                 if isinstance(k, str) and isinstance(v, dict) and v.get("exists") is True}
         info = {"exists": True, "type": "module", "type_mro": ["module"], "name": Path(name).stem}
         return Remote(self, channel, alias, info, name)
 
