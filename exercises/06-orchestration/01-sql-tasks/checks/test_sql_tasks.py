@@ -129,22 +129,26 @@ def _pick_values(pristine) -> tuple[dict, dict]:
                             "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
         quoted = con.execute("SELECT trim(last_name) FROM mobilize.signups WHERE last_name LIKE '%''%' "
                              "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()
-    quoted = quoted[0] if quoted else "O'Brien"
-    first = {"last_name": plain, "skip_type": skip}  # not in the order the files use them
-    second = {"last_name": quoted, "skip_type": INJECTION}
-    for since in starts[len(starts) // 3::-1]:  # the latest third-way date that keeps matches for both names
-        first["since"] = second["since"] = since.isoformat(sep=" ")
-        if any(r[3] for r in _expected(pristine, first)) and any(r[3] for r in _expected(pristine, second)):
-            break
+        quoted = quoted[0] if quoted else "O'Brien"
+        first = {"last_name": plain, "skip_type": skip}  # not in the order the files use them
+        second = {"last_name": quoted, "skip_type": INJECTION}
+        for since in starts[len(starts) // 3::-1]:  # the latest third-way date that keeps matches for both
+            first["since"] = second["since"] = since.isoformat(sep=" ")
+            if all(any(r[3] for r in _expected(pristine, v, con)) for v in (first, second)):
+                break
     return first, second
 
 
-def _expected(pristine, values) -> list[tuple]:
-    """(event_id, signups, attended, name matches) per event, from the check's own SQL on pristine (kept)."""
+def _expected(pristine, values, con=None) -> list[tuple]:
+    """(event_id, signups, attended, name matches) per event, from the check's own SQL on pristine (kept);
+    on ``con`` when the caller has pristine open already."""
     key = (str(pristine), tuple(sorted(values.items())))
     if key not in _EXPECTED:
-        with duckdb.connect(str(pristine), read_only=True) as con:
+        if con is not None:
             _EXPECTED[key] = con.execute(EXPECTED_SQL, values).fetchall()
+        else:
+            with duckdb.connect(str(pristine), read_only=True) as own:
+                _EXPECTED[key] = own.execute(EXPECTED_SQL, values).fetchall()
     return _EXPECTED[key]
 
 
