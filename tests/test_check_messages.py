@@ -51,11 +51,13 @@ CASES = {
     },
     ("dotenv-local", "wrong-unset-raises"): {
         "A variable that is set nowhere gives None (not an error, not an empty text)": (
-            [r"stopped with KeyError", r"`os\.environ\.get\(name\)` gives None"], ["made-up-pw"]),
+            [r"^With none of the three names set anywhere", r"stopped with KeyError",
+             r"`os\.environ\.get\(name\)` gives None"], ["made-up-pw"]),
     },
     ("dotenv-local", "wrong-unset-empty-text"): {
         "A variable that is set nowhere gives None (not an error, not an empty text)": (
-            [r"returned '' for it instead of None"], ["made-up-pw"]),
+            [r"returned an empty text for WAREHOUSE_PATH, an empty text for REDSHIFT_USERNAME, an empty text for "
+             r"REDSHIFT_PASSWORD instead of None"], ["made-up-pw"]),
     },
     ("first-flow", "wrong-task-without-return"): {
         COMPLETES: ([r"^The task `extract_signups` has no `return`", r"`count_attendance` gets None"], []),

@@ -269,30 +269,42 @@ def test_no_env_file(learner, tmp_path, monkeypatch):
 @pytest.mark.points(1)
 def test_unset_is_none(learner, tmp_path, monkeypatch):
     """A variable that is set nowhere gives None (not an error, not an empty text)"""
-    _clear_names(monkeypatch)
-    folder = _copy_code(learner, tmp_path / "code")
-    given = _value("only-this-one")
-    monkeypatch.setenv(NAMES["warehouse_path"], given)
-    user = _value("from-file")
-    _write_env(folder, {NAMES["redshift_username"]: user})
-    with learner.elsewhere(folder) as other:
-        try:
-            got = _settings(other)
-        except LearnerError as err:
-            if isinstance(err.__cause__, KeyError):
-                raise AssertionError(
-                    f"With REDSHIFT_PASSWORD set nowhere (not in the environment, not in .env), `load_settings()` "
-                    f"stopped with KeyError: {err.__cause__}. `os.environ[name]` fails for a name that is not set; "
-                    "`os.environ.get(name)` gives None instead, which is what README.md step 1 asks for.") from None
-            raise
-    wrong = {k: got.get(k) for k in ("redshift_password",) if got.get(k) is not None}
-    assert not wrong, (
-        "With REDSHIFT_PASSWORD set nowhere (not in the environment, not in .env), `load_settings()` returned "
-        f"{wrong['redshift_password']!r} for it instead of None. Use `os.environ.get(name)` with no default: "
-        "None says plainly \"not set\", where an empty text looks like a real (empty) password.")
-    assert (got.get("warehouse_path"), got.get("redshift_username")) == (given, user), (
-        "With WAREHOUSE_PATH in the environment, REDSHIFT_USERNAME in .env and REDSHIFT_PASSWORD set nowhere, "
-        "`load_settings()` did not return the first two. Read every name, whichever of them is missing.")
+    given, user = _value("only-this-one"), _value("from-file")
+    scenarios = [  # (what is set where, in words; environment; .env; expected)
+        ("none of the three names set anywhere (no .env, nothing in the environment)", {}, None,
+         dict.fromkeys(NAMES)),
+        ("WAREHOUSE_PATH in the environment, REDSHIFT_USERNAME in .env and REDSHIFT_PASSWORD set nowhere",
+         {"warehouse_path": given}, {"redshift_username": user},
+         {"warehouse_path": given, "redshift_username": user, "redshift_password": None}),
+    ]
+    for n, (situation, env, in_file, want) in enumerate(scenarios):
+        _clear_names(monkeypatch)
+        folder = _copy_code(learner, tmp_path / f"code-{n}")
+        for key, value in env.items():
+            monkeypatch.setenv(NAMES[key], value)
+        if in_file:
+            _write_env(folder, {NAMES[k]: v for k, v in in_file.items()})
+        with learner.elsewhere(folder) as other:
+            try:
+                got = _settings(other)
+            except LearnerError as err:
+                if isinstance(err.__cause__, KeyError):
+                    raise AssertionError(
+                        f"With {situation}, `load_settings()` stopped with KeyError: {err.__cause__}. "
+                        "`os.environ[name]` fails for a name that is not set; `os.environ.get(name)` gives None "
+                        "instead, which is what README.md step 1 asks for. Use it for every name.") from None
+                raise
+        not_none = [k for k, v in want.items() if v is None and got.get(k) is not None]
+        assert not not_none, (
+            f"With {situation}, `load_settings()` returned "
+            + ", ".join(f"{'an empty text' if got[k] == '' else 'a value'} for {NAMES[k]}"
+                        + ("" if k == "redshift_password" or got[k] == "" else f" ({got[k]!r})") for k in not_none)
+            + " instead of None. Use `os.environ.get(name)` with no default, for every name: None says plainly "
+            "\"not set\", where an empty text looks like a real (empty) setting.")
+        wrong = [k for k, v in want.items() if v is not None and got.get(k) != v]
+        assert not wrong, (
+            f"With {situation}, `load_settings()` did not return {', '.join(NAMES[k] for k in wrong)}. Read every "
+            "name, whichever of them is missing.")
 
 
 def _example_lines(learner) -> dict[str, str | None]:
