@@ -431,3 +431,32 @@ def test_what_a_load_described_is_asked_again_once_the_learners_code_ran(tmp_pat
         assert not mod.has("missing")
     finally:
         lrn.close()
+
+
+def test_a_view_in_a_file_the_learner_wrote_cannot_read_files_for_the_check(tmp_path):
+    """The check process opens every DuckDB file with file access off: a learner's view over read_text() fails
+    there instead of bringing another file's content into the check's messages."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    hidden = tmp_path / "hidden.txt"
+    hidden.write_text("the hidden checks", encoding="utf-8")
+    db = tmp_path / "written.duckdb"
+    with duckdb.connect(str(db)) as con:  # as the learner's flow would write it (this process is not locked)
+        con.execute(f"CREATE VIEW leak AS SELECT content FROM read_text('{hidden}')")
+        con.execute("CREATE TABLE fine AS SELECT 42 AS n")
+        assert con.sql("SELECT count(*) FROM leak").fetchall() == [(1,)]
+    code = ("import sys, duckdb\n"
+            "from flowcamp.checks.sql import lock_every_connection\n"
+            "lock_every_connection(); lock_every_connection()\n"
+            "with duckdb.connect(sys.argv[1], read_only=True) as con:\n"
+            "    print(con.sql('SELECT n FROM fine').fetchall()[0][0])\n"
+            "    try:\n"
+            "        print(con.sql('SELECT * FROM leak').fetchall())\n"
+            "    except duckdb.Error as e:\n"
+            "        print('refused', type(e).__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["42", "refused", "PermissionException"], done.stdout

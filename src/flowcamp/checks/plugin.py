@@ -22,6 +22,7 @@ import pytest
 from flowcamp import explain, proc, reaper
 from flowcamp.checks import Learner, Repo, describe_exception
 from flowcamp.checks.learner import start_zygote
+from flowcamp.checks.sql import lock_every_connection
 from flowcamp.redact import redact, secret_values
 
 _NAME = pytest.StashKey[dict]()
@@ -40,6 +41,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): how many points a check is worth (default 1)")
     reaper.make_undumpable()
     reaper.become_subreaper()
+    lock_every_connection()  # DuckDB files the learner's code wrote may hold views that read files
     fd = os.environ.pop("FLOWCAMP_RESULTS_FD", None)
     if fd is not None:
         _STATE["fd"] = int(fd)

@@ -1,4 +1,5 @@
-"""Running SQL that a learner wrote (a query in their file or in one of their commits) from a check.
+"""Running SQL that a learner wrote (a query in their file or in one of their commits) from a check, and
+reading DuckDB files that the learner's code wrote.
 
 SQL is learner code too. Run in the check's own process with DuckDB's defaults, a query could write to any
 file the process can open, the check's results channel included (``COPY ... TO '/proc/self/fd/N'``), or read
@@ -6,12 +7,20 @@ files beside the warehouse. :func:`learner_query` runs it on a warehouse copy wi
 the file is opened read-only, file system access (COPY, read_csv, ATTACH, ...) and extension loading are off,
 and the configuration is locked so the query cannot turn them back on. Memory and threads are capped so a
 runaway query fails plainly instead of starving the machine. What is left is a query over tables.
+
+A DuckDB file the learner's code wrote is learner code too: its views run when a check reads them. A view
+cannot write or change settings (only statements can), but it can read files (``read_text``), which in cohort
+grading may be files the learner's sandbox hides. :func:`lock_every_connection` (the check plugin calls it
+as a check process starts) gives every connection a check opens the same closed doors for files and
+extensions; the checks' own SQL needs neither.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+NO_WAY_OUT = {"enable_external_access": False, "autoinstall_known_extensions": False,
+              "autoload_known_extensions": False}
 LOCKED = {
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
@@ -33,3 +42,19 @@ def learner_query(warehouse: Path | str, sql: str, params=None) -> tuple[list[st
         if rel is None:
             return [], []
         return list(rel.columns), rel.fetchall()
+
+
+def lock_every_connection() -> None:
+    """From now on, every ``duckdb.connect`` in this process opens with file access and extension loading off
+    (see the module's notes). Idempotent."""
+    import duckdb
+
+    if getattr(duckdb.connect, "flowcamp_locked", False):
+        return
+    real = duckdb.connect
+
+    def connect(database=":memory:", read_only=False, config=None, **kwargs):
+        return real(database, read_only=read_only, config={**(config or {}), **NO_WAY_OUT}, **kwargs)
+
+    connect.flowcamp_locked = True
+    duckdb.connect = connect
