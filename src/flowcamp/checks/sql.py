@@ -22,9 +22,7 @@ from pathlib import Path
 NO_WAY_OUT = {"enable_external_access": False, "autoinstall_known_extensions": False,
               "autoload_known_extensions": False}
 LOCKED = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
+    **NO_WAY_OUT,
     "memory_limit": "1GB",
     "threads": 2,
     "lock_configuration": True,
