@@ -4,6 +4,7 @@ no-fork path gives the same results, two checks at once both come out right, mem
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -460,3 +461,88 @@ def test_a_view_in_a_file_the_learner_wrote_cannot_read_files_for_the_check(tmp_
     done = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["42", "refused", "PermissionException"], done.stdout
+
+
+def test_python_run_by_a_check_in_a_forked_learner_process_behaves_as_a_new_python(tmp_path):
+    """`learner.run(["python", ...])` forks from the warm parent instead of starting a Python: exit codes,
+    sys.argv, __main__, the environment it was given, an uncaught error's traceback, os._exit and sys.exit
+    with a message come out as a new Python gives them, both streams in one, in the order printed; a run
+    past its time limit is stopped with the command in the message."""
+    import subprocess
+    import sys
+
+    (tmp_path / "script.py").write_text(
+        "import os, sys\nprint('argv', sys.argv[1:], __name__, os.environ.get('EXTRA'))\n"
+        "print('to stderr', file=sys.stderr)\nprint('after')\n"
+        "if sys.argv[1:] == ['fail']:\n    raise ValueError('bad value')\n"
+        "if sys.argv[1:] == ['hard']:\n    sys.stdout.flush(); os._exit(7)\n"
+        "if sys.argv[1:] == ['say']:\n    sys.exit('stopped here')\n")
+    (tmp_path / "mod.py").write_text("import sys\nprint('module', __name__, sys.argv[1:])\nsys.exit(3)\n")
+    runs = [["script.py", "ok"], ["script.py", "fail"], ["script.py", "hard"], ["script.py", "say"],
+            ["-c", "import sys; print('c', sys.argv); sys.exit(4)", "x"], ["-m", "mod", "y"]]
+    code = (
+        "import json, sys, os\n"
+        "from pathlib import Path\n"
+        "from flowcamp.checks.learner import Learner, LearnerError, start_zygote\n"
+        "z = start_zygote()\n"
+        "out = {'forked': z is not None}\n"
+        "lrn = Learner(Path(sys.argv[1]), lambda: z)\n"
+        f"for args in {runs!r}:\n"
+        "    done = lrn.run(['python', *args], env={'EXTRA': 'given'}, timeout=30)\n"
+        "    out[' '.join(args)] = [done.returncode, done.stdout + done.stderr]\n"
+        "try:\n"
+        "    lrn.run(['python', '-c', 'while True: pass'], timeout=1)\n"
+        "except LearnerError as e:\n"
+        "    out['timeout'] = str(e)\n"
+        "lrn.close()\n"
+        "print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "FLOWCAMP_LEARNER_PRELOAD": "duckdb"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    if not got["forked"]:
+        pytest.skip("no fork here: a new Python runs it, as before")
+    for args in runs:
+        fresh = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True,
+                               env={**os.environ, "EXTRA": "given"}, timeout=60)
+        code_, output = got[" ".join(args)]
+        assert code_ == fresh.returncode, (args, output)
+        assert sorted(output.splitlines()) == sorted((fresh.stdout + fresh.stderr).splitlines()), args
+        if args[0] == "script.py":  # in the order printed
+            assert output.splitlines()[:3] == [fresh.stdout.splitlines()[0], "to stderr", "after"]
+    assert "Traceback" in got["script.py fail"][1] and "learnerhost" not in got["script.py fail"][1]
+    assert "ran for more than 1 seconds" in got["timeout"] and "while True" in got["timeout"]
+
+
+def test_what_learner_code_prints_is_kept_whole_and_a_flood_is_stopped(tmp_path):
+    """Junk printed first must not push a secret out of what a check reads (a "never print it" check would pass
+    on a cheat); printing without end stops the process with a plain message instead of filling memory."""
+    import subprocess
+    import sys
+
+    (tmp_path / "chatty.py").write_text(
+        "def junk_then(secret):\n    print('x' * 300_000)\n    print(secret)\n\n"
+        "def flood():\n    while True:\n        print('y' * 100_000)\n")
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from flowcamp.checks.learner import Learner, LearnerError, start_zygote\n"
+        "z = start_zygote()\n"
+        "lrn = Learner(Path(sys.argv[1]), lambda: z)\n"
+        "mod = lrn.load('chatty.py')\n"
+        "lrn.call(lrn.get(mod, 'junk_then'), 'the-made-up-secret')\n"
+        "out = {'seen': 'the-made-up-secret' in lrn.take_output()}\n"
+        "try:\n"
+        "    lrn.call(lrn.get(lrn.load('chatty.py'), 'flood'))\n"
+        "except LearnerError as e:\n"
+        "    out['flood'] = str(e)\n"
+        "out['kept'] = len(lrn.take_output())\n"
+        "lrn.close()\n"
+        "print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "FLOWCAMP_LEARNER_PRELOAD": "duckdb"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["seen"]
+    assert "printed more than 8 MB" in got["flood"], got
+    assert got["kept"] <= 8 * 1024 * 1024

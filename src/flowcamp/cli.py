@@ -399,6 +399,13 @@ def _workspace_first(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _command(args: list[str]) -> str | None:
+    """The command's name in arguments put in order by _workspace_first."""
+    if args[:1] in (["--workspace"], ["-w"]):
+        args = args[2:]
+    return next((a for a in args if not a.startswith("-")), None)
+
+
 def _register_subcommands() -> None:
     from flowcamp.cli_dev import dev_app
     from flowcamp.cli_server import run_cmd, server_app, stop_all
@@ -431,14 +438,27 @@ def _register_subcommands() -> None:
     app.add_typer(site_app, name="site", help="The course site: generate its pages, build it, or serve it.")
 
 
+# Commands that leave nothing for Python's own shutdown to do (no thread, temporary folder or child of theirs
+# outlives them): they end at once, skipping the tear-down of every imported module (30-40 ms of each check).
+QUICK_EXIT = ("check",)
+
+
 def main() -> None:
     proc.trace("cli: imported")
     _register_subcommands()
+    args = _workspace_first(sys.argv[1:])
     try:
-        app(args=_workspace_first(sys.argv[1:]), prog_name="flowcamp")
+        app(args=args, prog_name="flowcamp")
     except KeyboardInterrupt:
         err.print("Stopped.")
         sys.exit(130)
+    except SystemExit as e:
+        if _command(args) in QUICK_EXIT and isinstance(e.code, (int, type(None))):
+            proc.trace("cli: done")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.code or 0)
+        raise
     finally:
         proc.trace("cli: done")
 

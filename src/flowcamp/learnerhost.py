@@ -81,6 +81,7 @@ class Host:
         self.dir = learner_dir
         self.modules: dict[str, object] = {}
         self._settings: list = []  # [key, Prefect settings] of the last flow run (see _run_settings)
+        self.answers = None  # the answer pipe (see op_run)
 
     def resolve(self, ref: str):
         alias, _, rest = ref.partition(".")
@@ -123,6 +124,55 @@ class Host:
         fn = self.resolve(ref)
         return {"value": wire.encode(fn(*[wire.decode(a) for a in args],
                                         **{k: wire.decode(v) for k, v in kwargs.items()}))}
+
+    def op_run(self, argv: list, env: dict | None = None) -> dict:
+        """``python ARGV...`` in this fresh process, as a new Python would run it: a script file, ``-c code``
+        or ``-m module``, as ``__main__`` with its own sys.argv and sys.path[0], then the same exit code (an
+        uncaught error prints its traceback and gives 1; os._exit answers before the process ends). Saves
+        a check the start of a new Python and its imports."""
+        import runpy
+        import threading
+
+        os.environ.update({str(k): str(v) for k, v in (env or {}).items()})
+        if argv[0] == "-c":
+            sys.argv, sys.path[0:0] = ["-c", *argv[2:]], [""]
+        elif argv[0] == "-m":
+            sys.argv, sys.path[0:0] = [argv[1], *argv[2:]], [os.getcwd()]
+        else:
+            script = os.path.abspath(argv[0])
+            sys.argv, sys.path[0:0] = [argv[0], *argv[1:]], [os.path.dirname(script)]
+        real_exit, answers = os._exit, self.answers
+
+        def _exit(code: int) -> None:  # the process ends at once, as it would: say how first
+            sys.stdout.flush()
+            sys.stderr.flush()
+            answers.write(wire.dumps({"ok": {"code": int(code)}}))
+            real_exit(code)
+
+        os._exit = _exit
+        try:
+            if argv[0] == "-c":
+                exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+            elif argv[0] == "-m":
+                runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+            else:
+                runpy.run_path(script, run_name="__main__")
+            code = 0
+        except SystemExit as e:
+            code = int(e.code) if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if not isinstance(e.code, (int, type(None))):
+                print(e.code, file=sys.stderr)
+        except BaseException as e:  # noqa: BLE001 - as Python itself does: the traceback, then exit code 1
+            tb = e.__traceback__
+            while tb is not None and (tb.tb_frame.f_code.co_filename in (__file__, runpy.__file__)
+                                      or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
+                tb = tb.tb_next
+            traceback.print_exception(type(e), e, tb)
+            code = 1
+        for t in threading.enumerate():  # Python waits for the threads it started that are not daemons
+            if t is not threading.current_thread() and not t.daemon:
+                t.join()
+        return {"code": code}
 
     def _run_settings(self):
         """Prefect's settings for a check's flow run: read from this request's environment and working folder
@@ -197,7 +247,7 @@ def main(req_fd: int, resp_fd: int, learner_dir: str) -> None:
     host = Host(Path(learner_dir).resolve())
     os.chdir(host.dir)
     requests = os.fdopen(req_fd, "rb", buffering=0)
-    answers = os.fdopen(resp_fd, "wb", buffering=0)
+    answers = host.answers = os.fdopen(resp_fd, "wb", buffering=0)
     answers.write(wire.dumps({"ready": os.getpid()}))
     while True:
         line = requests.readline()
@@ -301,7 +351,7 @@ def zygote_main(sock_fd: int, preload: str) -> None:
         request = wire.loads(msg)
         if request.get("op") in ("sweep", "reset"):
             spare = request.get("spare") if request["op"] == "sweep" else []
-            reaper.kill_descendants(spare=tuple(int(p) for p in spare or ()))
+            reaper.kill_descendants(spare=tuple(int(p) for p in spare or ()), thorough=request["op"] == "reset")
             sock.sendall(wire.dumps({"swept": True} if request["op"] == "sweep" else {"reset": request.get("nonce")}))
             continue
         assert threading.active_count() == 1, "a warm parent must not fork with threads running"
@@ -313,7 +363,7 @@ def zygote_main(sock_fd: int, preload: str) -> None:
             os.close(fd)
         reaper.reap()
         sock.sendall(wire.dumps({"pid": pid}))
-    reaper.kill_descendants()
+    reaper.kill_descendants(thorough=True)
     os._exit(0)
 
 

@@ -55,7 +55,7 @@ def pytest_unconfigure(config):
     zygote = _STATE.pop("zygote", None)
     if zygote is not None:
         zygote.close()
-    reaper.kill_descendants()
+    reaper.kill_descendants(thorough=True)
 
 
 def _write(event: dict) -> None:

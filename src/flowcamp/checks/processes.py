@@ -22,7 +22,11 @@ from flowcamp import proc, reaper, sandbox, wire
 INTERNAL_ENV = ("FLOWCAMP_RESULTS", "FLOWCAMP_RESULTS_FD", "FLOWCAMP_HELDOUT_WAREHOUSE", "FLOWCAMP_HELDOUT_SEED",
                 "FLOWCAMP_EXERCISE_SOURCE", "FLOWCAMP_SEED", "FLOWCAMP_CACHE", "FLOWCAMP_LEARNER_PRELOAD",
                 sandbox.ENV, "FLOWCAMP_HIDDEN_CHECKS", "FLOWCAMP_HIDDEN_PACK")
-MAX_OUTPUT = 64_000
+# What a learner process may print for one request: all of it is kept (a check looks for a secret in it, and
+# junk printed first must not push the secret out of sight); more stops the process and fails the check.
+MAX_OUTPUT = 8 * 1024 * 1024
+FLOODED = ("Your code printed more than {mb} MB while it was checked, and was stopped. Is there a print inside a "
+           "loop that never ends?")
 DEFAULT_MEMORY_MB = 2048
 
 
@@ -31,6 +35,10 @@ class LearnerError(AssertionError):
 
     It is an AssertionError so that it counts as a failed check, not a broken one.
     """
+
+
+class LearnerTimeout(LearnerError):
+    """The learner's process ran past its time limit and was stopped."""
 
 
 _THREAD = threading.local()
@@ -198,6 +206,7 @@ class Channel:
         # pipe), and drained after it: the learner process flushes its output before it answers, so what it
         # printed for a request is in the pipe by the time the answer arrives. No thread, no waiting.
         self._out_r = out_r
+        self.flooded = False
         os.set_blocking(out_r, False)
         self.ready = self._answer()
 
@@ -212,9 +221,12 @@ class Channel:
                 return False
             if not chunk:
                 return False
-            if self._out_size < MAX_OUTPUT:
-                self._out.append(chunk)
-                self._out_size += len(chunk)
+            if self._out_size + len(chunk) > MAX_OUTPUT:
+                self.flooded = True
+                self.kill()
+                return False
+            self._out.append(chunk)
+            self._out_size += len(chunk)
 
     def take_output(self) -> str:
         if self._out_r is not None and not self._read_output():
@@ -234,6 +246,8 @@ class Channel:
             if self._out_r is not None and self._out_r in ready and not self._read_output():
                 os.close(self._out_r)
                 self._out_r = None
+            if self.flooded:
+                raise LearnerError(FLOODED.format(mb=MAX_OUTPUT // (1024 * 1024)))
             if self._resp_r in ready:
                 chunk = os.read(self._resp_r, 1 << 20)
                 if not chunk:
@@ -247,7 +261,7 @@ class Channel:
                                    "adding to a list in a loop that never ends?")
             if time.monotonic() > deadline:
                 self.kill()
-                raise LearnerError(f"Your code ran for more than {self.timeout:g} seconds and was stopped. "
+                raise LearnerTimeout(f"Your code ran for more than {self.timeout:g} seconds and was stopped. "
                                    "Is there a loop that never ends, or code waiting for input()?")
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:

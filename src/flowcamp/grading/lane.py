@@ -255,7 +255,7 @@ class Lane:
         worker.stop(self.ws)  # the warm check worker and the learner processes' parent it kept
         if self.cgroup is not None:
             self.cgroup.kill_all()
-        reaper.kill_descendants(spare=self._service_pids())
+        reaper.kill_descendants(spare=self._service_pids(), thorough=True)
         for d in ("tmp", "home"):
             _empty(self.root / d)
         self.uv_cache.reset()
@@ -279,7 +279,7 @@ class Lane:
         finally:
             if self.cgroup is not None:
                 self.cgroup.remove()
-            reaper.kill_descendants()
+            reaper.kill_descendants(thorough=True)
             self.uv_cache.close()
             shutil.rmtree(self.root, ignore_errors=True)
 
