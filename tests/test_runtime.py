@@ -411,6 +411,13 @@ def test_learner_sql_cannot_reach_beyond_the_warehouse(tmp_path):
         os.close(w)
     assert learner_query(db, "SELECT a, a + 1 AS b FROM t") == (["a", "b"], [(1, 2)])
     assert not (tmp_path / "other.duckdb").exists()
+    # The warehouse stays open for the check, but what one query makes for itself is gone for the next: learner
+    # SQL run first cannot shadow the table the reference query reads.
+    assert learner_query(db, "CREATE TEMP VIEW t AS SELECT 42 AS a; CREATE TEMP MACRO m() AS 5; SELECT a FROM t") \
+        == (["a"], [(42,)])
+    assert learner_query(db, "SELECT a FROM t") == (["a"], [(1,)])
+    with pytest.raises(duckdb.Error):
+        learner_query(db, "SELECT m()")
 
 
 def test_what_a_load_described_is_asked_again_once_the_learners_code_ran(tmp_path):

@@ -22,7 +22,7 @@ import pytest
 from flowcamp import explain, proc, reaper
 from flowcamp.checks import Learner, Repo, describe_exception
 from flowcamp.checks.learner import start_zygote
-from flowcamp.checks.sql import lock_every_connection
+from flowcamp.checks.sql import close_queries, lock_every_connection
 from flowcamp.redact import redact, secret_values
 
 _NAME = pytest.StashKey[dict]()
@@ -87,6 +87,10 @@ def pytest_collection_finish(session):
         info = _describe(item)
         item.stash[_NAME] = info
         _write({"event": "collected", **info})
+
+
+def pytest_runtest_teardown(item, nextitem):
+    close_queries()  # the warehouse a check's learner_query opened is free again
 
 
 def pytest_runtest_logstart(nodeid, location):

@@ -32,14 +32,47 @@ LOCKED = {
 def learner_query(warehouse: Path | str, sql: str, params=None) -> tuple[list[str], list[tuple]]:
     """(column names, rows) of the learner's ``sql`` on ``warehouse`` (a copy, never ``pristine``). Raises
     ``duckdb.Error`` when it does not run (the caller words it for the learner); ``([], [])`` when the last
-    statement returns nothing."""
-    import duckdb
+    statement returns nothing.
 
-    with duckdb.connect(str(warehouse), read_only=True, config=LOCKED) as con:
+    The warehouse is opened once per check (a DuckDB open costs 30-40 ms; a check often runs its reference
+    query and then the learner's), and every query gets a connection of its own on it: what one query makes
+    for itself (a TEMP view named like a table, a TEMP macro) is not there for the next, so learner SQL run
+    first cannot change what the reference query reads. The plugin closes it as each check ends."""
+    with _database(warehouse).cursor() as con:
         rel = con.sql(sql, params=params)
         if rel is None:
             return [], []
         return list(rel.columns), rel.fetchall()
+
+
+_OPEN: dict = {}  # warehouse path -> (its stamp when opened, the read-only, locked database)
+
+
+def _database(warehouse: Path | str):
+    import os
+
+    import duckdb
+
+    path = str(Path(warehouse).resolve())
+    st = os.stat(path)
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    known = _OPEN.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    close_queries()
+    con = duckdb.connect(path, read_only=True, config=LOCKED)
+    _OPEN[path] = (stamp, con)
+    return con
+
+
+def close_queries() -> None:
+    """Close what learner_query opened (the plugin calls it as each check ends: the warehouse copy is free)."""
+    for _, con in _OPEN.values():
+        try:
+            con.close()
+        except Exception:  # noqa: BLE001 - closing never fails a check
+            pass
+    _OPEN.clear()
 
 
 def lock_every_connection() -> None:
