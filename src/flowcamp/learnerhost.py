@@ -246,7 +246,7 @@ class Host:
 def main(req_fd: int, resp_fd: int, learner_dir: str) -> None:
     host = Host(Path(learner_dir).resolve())
     os.chdir(host.dir)
-    requests = os.fdopen(req_fd, "rb", buffering=0)
+    requests = os.fdopen(req_fd, "rb")  # buffered: an unbuffered readline reads one byte per system call
     answers = host.answers = os.fdopen(resp_fd, "wb", buffering=0)
     answers.write(wire.dumps({"ready": os.getpid()}))
     while True:
