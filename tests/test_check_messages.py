@@ -30,6 +30,7 @@ IMPORT = "Importing pipeline.py does not run the pipeline"
 IS_FLOW = "build_event_attendance is a Prefect flow with a warehouse parameter"
 COMPLETES = "The flow run completes"
 TASKS = "At least three different tasks ran and completed, with no connection passed between them"
+WRONG_TYPE = "A value of the wrong type stops with a ConfigError that names the variable and the type it expects"
 
 # (exercise, alternative) -> {check name: ([patterns the message must match], [words it must not contain])}
 CASES = {
@@ -58,6 +59,14 @@ CASES = {
         "A variable that is set nowhere gives None (not an error, not an empty text)": (
             [r"returned an empty text for WAREHOUSE_PATH, an empty text for REDSHIFT_USERNAME, an empty text for "
              r"REDSHIFT_PASSWORD instead of None"], ["made-up-pw"]),
+    },
+    ("typed-settings", "wrong-value-in-message"): {
+        WRONG_TYPE: ([r"shows the value itself \('lots-[0-9a-f]{6}'\)", r"Leave 'input' out"], []),
+    },
+    ("typed-settings", "wrong-port-as-text"): {
+        WRONG_TYPE: ([r"returned settings instead of stopping",
+                      r"kept PIPELINE_WAREHOUSE_PORT='abc-[0-9a-f]{6}' as it is: give the field `warehouse_port`"],
+                     ["imported"]),
     },
     ("first-flow", "wrong-task-without-return"): {
         COMPLETES: ([r"^The task `extract_signups` has no `return`", r"`count_attendance` gets None"], []),

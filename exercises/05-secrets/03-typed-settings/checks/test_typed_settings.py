@@ -10,6 +10,7 @@ everything the learner's code printed, logged, raised or returned.
 import os
 import re
 import secrets
+import string
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,8 +37,11 @@ def _token(stem: str) -> str:
 
 
 def _password() -> str:
-    # Made up for this check, and planted: it never reaches a message or output, even if the code prints it.
-    return plant_secret("pw-" + secrets.token_urlsafe(18))
+    """Made up for this check, and planted: it never reaches a message or output, even if the code prints it.
+    Digits and capitals, one after the other: any four characters of it in a row are a pattern no other text of
+    a check has, so a password cut short (its first or last few characters) is found too."""
+    return plant_secret("".join(secrets.choice(string.digits) + secrets.choice(string.ascii_uppercase)
+                                for _ in range(12)))
 
 
 def _clear(monkeypatch):
@@ -160,14 +164,13 @@ def _stamp(path: Path):
     return (st.st_mtime_ns, st.st_size, st.st_ino, wal.exists())
 
 
-def _config_error(out: dict, situation: str) -> dict:
+def _config_error(out: dict, situation: str, env: dict) -> dict:
     """load_settings() must have raised the module's ConfigError; returns it."""
     err = out.get("load_error")
     if err is None:
         raise AssertionError(f"With {situation}, `load_settings()` returned settings instead of stopping. "
-                             "It should raise ConfigError with a message that says what to fix. (The checks "
-                             "set variables after settings.py is imported: build Settings() inside "
-                             "load_settings(), not at the top of the file.)")
+                             "It should raise ConfigError with a message that says what to fix."
+                             + _why_no_error(out, env))
     if _not_written(err):
         raise AssertionError("`load_settings` is not written yet (it still raises NotImplementedError). "
                              "See steps 2 and 3 in README.md.")
@@ -182,7 +185,27 @@ def _config_error(out: dict, situation: str) -> dict:
                          f"{err['type']}: {err['where']}")
 
 
-def _shows_part(text: str, password: str, width: int = 8) -> bool:
+def _why_no_error(out: dict, env: dict) -> str:
+    """Why load_settings() took settings it should have refused, from what the settings held."""
+    fields = out.get("fields") or {}
+    for var, value in env.items():
+        field = var.removeprefix("PIPELINE_").lower()
+        info = fields.get(field) or {}
+        if not value or info.get("missing") or var == PASSWORD:
+            continue
+        if info.get("value") == value:
+            return (f" Settings kept {var}={value!r} as it is: give the field `{field}` its type from the table "
+                    "in README.md, and pydantic refuses a value of the wrong kind.")
+        if field in DEFAULTS and info.get("value") == DEFAULTS[field]:
+            return (f" Settings still has the default for {var}: the checks set variables after settings.py is "
+                    "imported, so build Settings() inside load_settings(), each time it is called.")
+    if env.get("PIPELINE_ENV") == "prod":
+        return (" In prod, load_settings() checks that the host, user and password are set and not empty, and "
+                "raises ConfigError naming each one that is not (step 3 in README.md).")
+    return ""
+
+
+def _shows_part(text: str, password: str, width: int = 4) -> bool:
     """Does the text hold the password, or any `width` characters of it in a row (a value cut short)?"""
     return any(password[i:i + width] in text for i in range(max(1, len(password) - width + 1)))
 
@@ -296,11 +319,16 @@ def test_env_overrides(learner, monkeypatch, tmp_path):
 def test_wrong_type(learner, monkeypatch):
     """A value of the wrong type stops with a ConfigError that names the variable and the type it expects"""
     probe = _start(learner, monkeypatch)
-    for var, value in (("PIPELINE_BATCH_SIZE", "lots"), ("PIPELINE_WAREHOUSE_PORT", "abc")):
+    for var, stem in (("PIPELINE_BATCH_SIZE", "lots"), ("PIPELINE_WAREHOUSE_PORT", "abc")):
+        value = f"{stem}-{secrets.token_hex(3)}"  # not a number, and no word a message would hold by chance
         situation = f"{var}={value}"
-        err = _config_error(_probe(learner, probe, monkeypatch, {var: value}), situation)
+        err = _config_error(_probe(learner, probe, monkeypatch, {var: value}), situation, {var: value})
         message = err["message"]
         _names_only(message, [var], situation, [n for n in ALL_VARS if n != var])
+        assert value not in message and value not in err.get("printed", ""), (
+            f"With {situation}, the ConfigError shows the value itself ({value!r}). Name the variable and what it "
+            "expects, never the value: err.errors()'s 'input' is the value, and for some settings that is the "
+            "password. Leave 'input' out of your message.")
         assert INTEGER.search(message), (
             f"With {situation}, the ConfigError says {message!r}. It names the variable but not what it "
             "expects. Say that it must be a whole number (pydantic's own words, in err.errors()'s 'msg', do).")
@@ -311,7 +339,8 @@ def test_misspelled_switch(learner, monkeypatch):
     """A misspelled PIPELINE_ENV stops, and the message says it must be dev or prod"""
     probe = _start(learner, monkeypatch)
     situation = "PIPELINE_ENV=production"
-    err = _config_error(_probe(learner, probe, monkeypatch, {"PIPELINE_ENV": "production"}), situation)
+    err = _config_error(_probe(learner, probe, monkeypatch, {"PIPELINE_ENV": "production"}), situation,
+                        {"PIPELINE_ENV": "production"})
     message = err["message"]
     _names_only(message, ["PIPELINE_ENV"], situation, [n for n in ALL_VARS if n != "PIPELINE_ENV"])
     assert re.search(r"\bdev\b", message) and re.search(r"\bprod\b", message), (
@@ -333,7 +362,7 @@ def test_prod_needs_credentials(learner, monkeypatch):
          "PIPELINE_ENV=prod and PIPELINE_WAREHOUSE_USER not set"),
     )
     for env, missing, situation in cases:
-        err = _config_error(_probe(learner, probe, monkeypatch, env), situation)
+        err = _config_error(_probe(learner, probe, monkeypatch, env), situation, env)
         # Saying that PIPELINE_ENV is prod is fine; naming a credential that is set is not.
         fine = [n for n in env if n not in missing and n != "PIPELINE_ENV"]
         _names_only(err["message"], missing, situation, fine, password)
@@ -362,6 +391,8 @@ def test_prod_target(learner, monkeypatch, tmp_path):
         got = (parts.scheme, parts.username, parts.hostname, parts.port, parts.path)
     except ValueError:
         got = None
+    # A hidden password part (postgresql://user:***@host, as SQLAlchemy's URL renders it) is fine: any of the
+    # password itself is found by test_password_never_shown.
     assert got == ("postgresql", user, host.lower(), int(port), f"/{database}"), (
         f"In prod, `warehouse_target(settings)` returned {_quote(target, password)}; with these settings it should be "
         f"{want!r}: postgresql://USER@HOST:PORT/DATABASE, from the PIPELINE_WAREHOUSE_ variables.")
