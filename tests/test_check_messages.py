@@ -68,6 +68,12 @@ CASES = {
                       r"kept PIPELINE_WAREHOUSE_PORT='abc-[0-9a-f]{6}' as it is: give the field `warehouse_port`"],
                      ["imported"]),
     },
+    ("sql-tasks", "wrong-warehouse-fixed-at-import"): {
+        "Each file's SQL runs inside its own task run, once": (
+            [r"ran 2 times", r"the second file was never touched", r"not the flow's `warehouse` parameter"], []),
+        "The tables the files build hold what the check's own SQL computes": (
+            [r"the second file was never touched"], ["Each {{name}}"]),
+    },
     ("first-flow", "wrong-task-without-return"): {
         COMPLETES: ([r"^The task `extract_signups` has no `return`", r"`count_attendance` gets None"], []),
         TASKS: ([r"^The task `extract_signups` has no `return`"], []),

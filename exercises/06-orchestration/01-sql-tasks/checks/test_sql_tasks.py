@@ -261,6 +261,17 @@ def _rows(path, sql, params=None) -> list[tuple] | None:
             return None
 
 
+def _fixed_warehouse(shared) -> str:
+    """The check's second run was given a warehouse of its own and nothing reached it: the tasks open a path fixed
+    before the run (read when pipeline.py was imported), so both runs wrote into the first run's file."""
+    second = shared.get("second")
+    if not second or _rows(second[1], f"SELECT count(*) FROM {SCHEMA}.file_log") is not None:
+        return ""
+    return (" The check ran the flow twice, each time with a warehouse file of its own, and the second file was "
+            "never touched: your tasks open a path fixed before the run (WAREHOUSE, read when pipeline.py was "
+            "imported), not the flow's `warehouse` parameter. Pass `warehouse` on to each task and connect to it.")
+
+
 # ------------------------------------------------------------------------------------------- checks
 
 
@@ -335,7 +346,8 @@ def test_work_happens_in_its_task_run(learner, shared_learner, prefect_run, ware
     for name, tr in runs:
         times = [t for f, t in log if f == name]
         assert len(times) == 1, (
-            f"{name} ran {len(times)} times during the flow run; it should run exactly once, in its own task run.")
+            f"{name} ran {len(times)} times during the flow run; it should run exactly once, in its own task run."
+            + _fixed_warehouse(shared))
         assert tr.start_time - SLACK <= times[0] <= tr.end_time + SLACK, (
             f"The SQL of {name} ran outside the task run named after it (the SQL ran at "
             f"{times[0]:%H:%M:%S.%f}; the task run went from {tr.start_time:%H:%M:%S.%f} to "
@@ -354,8 +366,8 @@ def test_tables_hold_the_right_rows(learner, shared_learner, prefect_run, wareho
     assert want and got == want, (
         f"{SCHEMA}.summary has {len(got)} rows; with the values {values} it should have {len(want)}"
         + ("" if len(got) != len(want) else ", with other counts")
-        + ". Each {{name}} must get the value of the same name from `values`: turn `{{since}}` into `$since` and "
-        "pass a dict, `{\"since\": ...}`, to `con.execute`.")
+        + (_fixed_warehouse(shared) or ". Each {{name}} must get the value of the same name from `values`: turn "
+           "`{{since}}` into `$since` and pass a dict, `{\"since\": ...}`, to `con.execute`."))
 
 
 def _second(learner, shared_learner, prefect_run, warehouse, pristine, tmp_path):
