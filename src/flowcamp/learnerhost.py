@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from flowcamp import wire
+from flowcamp.stamps import file_stamp
 
 _counter = itertools.count()
 
@@ -47,14 +48,6 @@ def exception_info(exc: BaseException, learner_dir: Path) -> dict:
         message = "(its message could not be shown)"
     return {"type": type(exc).__name__, "mro": [wire.qualname(t) for t in type(exc).__mro__],
             "message": message, "where": describe_exception(exc, learner_dir)}
-
-
-def _stamp(name: str):
-    try:
-        st = os.stat(name)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _describe(obj) -> dict:
@@ -185,7 +178,7 @@ class Host:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
         key = (tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith("PREFECT"))),
-               os.getcwd(), tuple(_stamp(name) for name in ("prefect.toml", "pyproject.toml", ".env")))
+               os.getcwd(), tuple(file_stamp(name) for name in ("prefect.toml", "pyproject.toml", ".env")))
         context = get_settings_context()
         if self._settings[:1] != [key]:
             self._settings[:] = [key, context.settings.copy_with_update(

@@ -24,6 +24,7 @@ from flowcamp.checks import Learner, Repo, describe_exception
 from flowcamp.checks.learner import start_zygote
 from flowcamp.checks.sql import close_queries, lock_every_connection
 from flowcamp.redact import redact, secret_values
+from flowcamp.stamps import file_stamp
 
 _NAME = pytest.StashKey[dict]()
 _RESULT = pytest.StashKey[dict]()
@@ -194,12 +195,8 @@ def _ensure_heldout(master: str, seed: int) -> None:
     stamp = Path(master + ".verified")
 
     def fingerprint() -> str | None:
-        try:
-            st = os.stat(master)
-        except OSError:
-            return None
-        return (f"{st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {seed} {wh.HELDOUT_SCALE} "
-                f"{wh.SCHEMA_VERSION}")
+        stamp = file_stamp(master)
+        return None if stamp is None else " ".join(map(str, (*stamp, seed, wh.HELDOUT_SCALE, wh.SCHEMA_VERSION)))
 
     now = fingerprint()
     try:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowcamp.stamps import file_stamp
+
 NO_WAY_OUT = {"enable_external_access": False, "autoinstall_known_extensions": False,
               "autoload_known_extensions": False}
 LOCKED = {
@@ -49,13 +51,10 @@ _OPEN: dict = {}  # warehouse path -> (its stamp when opened, the read-only, loc
 
 
 def _database(warehouse: Path | str):
-    import os
-
     import duckdb
 
     path = str(Path(warehouse).resolve())
-    st = os.stat(path)
-    stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    stamp = file_stamp(path)
     known = _OPEN.get(path)
     if known is not None and known[0] == stamp:
         return known[1]

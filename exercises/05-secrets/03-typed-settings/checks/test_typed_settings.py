@@ -7,9 +7,11 @@ The password is made up for each check, planted (cut out of every message and ou
 everything the learner's code printed, logged, raised or returned.
 """
 
+import json
 import os
 import re
 import secrets
+import shutil
 import string
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ import pytest
 
 from flowcamp.checks import LearnerError
 from flowcamp.checks.plugin import plant_secret
+from flowcamp.stamps import file_stamp
 
 FILE = "settings.py"
 PROBE = str(Path(__file__).with_name("probe.py"))
@@ -134,34 +137,33 @@ def _connected(out: dict, what: str) -> list:
 
 
 def _marker_file(folder: Path, name: str) -> tuple[Path, str]:
-    """A small DuckDB file with one row the learner cannot guess: proof of which file was opened.
+    """A small DuckDB file with one row the learner cannot guess, copied into ``folder`` for this check: proof of
+    which file the learner's code opened (it opens the copy, and may write to it).
 
-    Made once per check run (a DuckDB file takes 40-90 ms to write) and made again if anything changed it."""
-    made = _MARKERS.get(name)
-    if made:
-        path, token, stamp = made
-        if _stamp(path) == stamp:
-            return path, token
-        folder = path.parent
-        path.unlink(missing_ok=True)
-    path, token = folder / f"{name}.duckdb", _token("t")  # the first test's own folder: pytest keeps it
-    with duckdb.connect(str(path)) as db:
-        db.execute("CREATE TABLE check_marker (token VARCHAR)")
-        db.execute("INSERT INTO check_marker VALUES (?)", [token])
-    _MARKERS[name] = (path, token, _stamp(path))
-    return path, token
-
-
-_MARKERS: dict = {}
-
-
-def _stamp(path: Path):
+    Writing a DuckDB file takes 40-90 ms, so the master copy is made once and kept in the workspace's check cache
+    (FLOWCAMP_CACHE, which learner code is not told), made again with a new token if anything changed it since
+    (its stamp, change time included, is kept beside the token)."""
+    cache = os.environ.get("FLOWCAMP_CACHE")
+    home = Path(cache) if cache else folder / "markers"
+    master, note = home / f"typed-settings-{name}.duckdb", home / f"typed-settings-{name}.json"
     try:
-        st = path.stat()
-    except OSError:
-        return None
-    wal = path.with_name(path.name + ".wal")
-    return (st.st_mtime_ns, st.st_size, st.st_ino, wal.exists())
+        known = json.loads(note.read_text(encoding="utf-8"))
+        fresh = known["stamp"] == list(file_stamp(master) or ()) and isinstance(known["token"], str)
+    except (OSError, ValueError, KeyError, TypeError):
+        fresh = False
+    if not fresh:
+        home.mkdir(parents=True, exist_ok=True)
+        token, part = _token("t"), master.with_name(f"{master.name}.{os.getpid()}")
+        part.unlink(missing_ok=True)
+        with duckdb.connect(str(part)) as db:
+            db.execute("CREATE TABLE check_marker (token VARCHAR)")
+            db.execute("INSERT INTO check_marker VALUES (?)", [token])
+        os.replace(part, master)
+        known = {"token": token, "stamp": list(file_stamp(master))}
+        note.write_text(json.dumps(known), encoding="utf-8")
+    copy = folder / f"{name}.duckdb"
+    shutil.copyfile(master, copy)
+    return copy, known["token"]
 
 
 def _config_error(out: dict, situation: str, env: dict) -> dict:
