@@ -399,6 +399,12 @@ def _workspace_first(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _own_commands() -> set[str]:
+    """The commands defined in this file, the ones a learner runs (check above all): the instructors' and
+    developers' command groups are built only for other commands (and for --help, which lists them all)."""
+    return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+
+
 def _command(args: list[str]) -> str | None:
     """The command's name in arguments put in order by _workspace_first."""
     if args[:1] in (["--workspace"], ["-w"]):
@@ -445,8 +451,9 @@ QUICK_EXIT = ("check",)
 
 def main() -> None:
     proc.trace("cli: imported")
-    _register_subcommands()
     args = _workspace_first(sys.argv[1:])
+    if _command(args) not in _own_commands():  # a learner's command needs none of the others built
+        _register_subcommands()
     try:
         app(args=args, prog_name="flowcamp")
     except KeyboardInterrupt:
