@@ -243,6 +243,10 @@ def main() -> None:
         "workflow-flow's three runs (the good night and two failures) run at the same time. A server started "
         "while the check worker is warm is forked from it (the worker has imported Prefect's server), and a "
         "restart skips Prefect's migration scan once this Prefect version has brought the database up to date. "
+        "Ending a learner process walks only that process tree's own children lists (not every process on the "
+        "machine); a `python` command a check runs is forked from the learner parent too; learner processes "
+        "read their requests through a buffer; learner SQL and a check's reference query share one DuckDB "
+        "open; and `check` ends without Python's module tear-down. "
         "The cold column is the same check with `FLOWCAMP_WORKER=0` (as on systems without fork).",
         "",
     ]

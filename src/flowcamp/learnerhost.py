@@ -123,9 +123,6 @@ class Host:
         or ``-m module``, as ``__main__`` with its own sys.argv and sys.path[0], then the same exit code (an
         uncaught error prints its traceback and gives 1; os._exit answers before the process ends). Saves
         a check the start of a new Python and its imports."""
-        import runpy
-        import threading
-
         os.environ.update({str(k): str(v) for k, v in (env or {}).items()})
         if argv[0] == "-c":
             sys.argv, sys.path[0:0] = ["-c", *argv[2:]], [""]
@@ -137,12 +134,25 @@ class Host:
         real_exit, answers = os._exit, self.answers
 
         def _exit(code: int) -> None:  # the process ends at once, as it would: say how first
-            sys.stdout.flush()
-            sys.stderr.flush()
-            answers.write(wire.dumps({"ok": {"code": int(code)}}))
-            real_exit(code)
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                answers.write(wire.dumps({"ok": {"code": int(code)}}))
+            finally:
+                real_exit(code)
 
         os._exit = _exit
+        try:
+            return {"code": self._run_main(argv)}
+        finally:
+            os._exit = real_exit
+
+    @staticmethod
+    def _run_main(argv: list) -> int:
+        import runpy
+        import threading
+
+        script = os.path.abspath(argv[0])
         try:
             if argv[0] == "-c":
                 exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
@@ -165,7 +175,7 @@ class Host:
         for t in threading.enumerate():  # Python waits for the threads it started that are not daemons
             if t is not threading.current_thread() and not t.daemon:
                 t.join()
-        return {"code": code}
+        return code
 
     def _run_settings(self):
         """Prefect's settings for a check's flow run: read from this request's environment and working folder

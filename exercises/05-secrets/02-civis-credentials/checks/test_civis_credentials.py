@@ -133,7 +133,8 @@ class Shim:
                 if isinstance(text, str) and _leaks(text, password):
                     whole = password in text
                     raise AssertionError(
-                        f"The password ({self.where.get(password, 'a password variable')}) shows up in "
+                        f"The password itself, the value the check put in "
+                        f"{self.where.get(password, 'a password variable')}, shows up in "
                         f"{where}, after `{call}`{'' if whole else ' (part of it: a password half-hidden is still leaked)'}. "
                         + _advice(where))
 
