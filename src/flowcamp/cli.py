@@ -15,8 +15,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from flowcamp import proc
-from flowcamp.cli_common import (EXIT_FAIL, EXIT_OK, STATUS_EXIT, init_workspace, console, course, err, fail, rel,
-                                 state, workspace)
+from flowcamp.cli_common import (EXIT_FAIL, EXIT_OK, STATUS_EXIT, command_name, init_workspace, console, course, err,
+                                 fail, rel, state, workspace, workspace_first)
 from flowcamp.course import Exercise
 from flowcamp.results import Result
 from flowcamp.runner import FLOWCAMP_PROBLEM
@@ -382,34 +382,10 @@ def warehouse(
     console.print(table)
 
 
-def _workspace_first(argv: list[str]) -> list[str]:
-    """Accept --workspace anywhere on the line (`flowcamp check ID --workspace DIR`), as the callback needs it first."""
-    front, rest, i = [], [], 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--workspace", "-w") and i + 1 < len(argv):
-            front += [a, argv[i + 1]]
-            i += 2
-            continue
-        if a.startswith("--workspace="):
-            front.append(a)
-        else:
-            rest.append(a)
-        i += 1
-    return front + rest
-
-
 def _own_commands() -> set[str]:
     """The commands defined in this file, the ones a learner runs (check above all): the instructors' and
     developers' command groups are built only for other commands (and for --help, which lists them all)."""
     return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
-
-
-def _command(args: list[str]) -> str | None:
-    """The command's name in arguments put in order by _workspace_first."""
-    if args[:1] in (["--workspace"], ["-w"]):
-        args = args[2:]
-    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _register_subcommands() -> None:
@@ -451,8 +427,8 @@ QUICK_EXIT = ("check",)
 
 def main() -> None:
     proc.trace("cli: imported")
-    args = _workspace_first(sys.argv[1:])
-    if _command(args) not in _own_commands():  # a learner's command needs none of the others built
+    args = workspace_first(sys.argv[1:])
+    if command_name(args) not in _own_commands():  # a learner's command needs none of the others built
         _register_subcommands()
     try:
         app(args=args, prog_name="flowcamp")
@@ -460,7 +436,7 @@ def main() -> None:
         err.print("Stopped.")
         sys.exit(130)
     except SystemExit as e:
-        if _command(args) in QUICK_EXIT and isinstance(e.code, (int, type(None))):
+        if command_name(args) in QUICK_EXIT and isinstance(e.code, (int, type(None))):
             proc.trace("cli: done")
             sys.stdout.flush()
             sys.stderr.flush()

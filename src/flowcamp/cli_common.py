@@ -88,3 +88,27 @@ def ensure_warehouse(ws: Workspace, quiet: bool = False) -> None:
     with console.status("Building the sample warehouse (a few seconds)..."):
         wh.ensure(ws.warehouse_path)
     console.print(f"Built the sample warehouse: [bold]{ws.warehouse_path}[/]")
+
+
+def workspace_first(argv: list[str]) -> list[str]:
+    """Accept --workspace anywhere on the line (`flowcamp check ID --workspace DIR`), as the callback needs it first."""
+    front, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--workspace", "-w") and i + 1 < len(argv):
+            front += [a, argv[i + 1]]
+            i += 2
+            continue
+        if a.startswith("--workspace="):
+            front.append(a)
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
+
+
+def command_name(args: list[str]) -> str | None:
+    """The command's name in arguments put in order by workspace_first."""
+    if args[:1] in (["--workspace"], ["-w"]):
+        args = args[2:]
+    return next((a for a in args if not a.startswith("-")), None)
