@@ -3,8 +3,9 @@ portable fallback).
 
 On Linux the process that starts learner processes becomes a *child subreaper*: a learner process that
 leaves its session (``start_new_session``, double fork) is re-parented to it instead of to init, so it stays
-among its descendants, and :func:`kill_descendants` finds it by walking /proc. Elsewhere, process groups
-are the best there is, and the docs say so.
+among its descendants, and :func:`kill_descendants` finds it by walking the tree's children lists in /proc
+(a scan of every process where the kernel has no such lists, and as a check run's last sweep). Elsewhere,
+process groups are the best there is, and the docs say so.
 """
 
 from __future__ import annotations
