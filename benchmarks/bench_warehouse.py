@@ -137,17 +137,16 @@ def markdown(results: list[dict], load_before: float | None) -> str:
         "",
         "Written by `uv run python benchmarks/bench_warehouse.py`; do not edit by hand.",
         "",
-        ("| scale | voter records | rows, all tables | file size | median wall | best wall | median CPU "
-         "| busiest thread | target | met |"),
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "| scale | people | rows | size | wall: median (best) | CPU | busiest thread | target: met |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         target = f"{r['target']:g} s" if r["target"] else ""
         met = "" if not r["target"] else ("yes" if r["median"] <= r["target"] else "no")
         lines.append(
             f"| {r['scale']:g} | {r['people']:,} | {r['rows']:,} | {r['mb']:.1f} MB | "
-            f"{r['median']:.2f} s | {r['best']:.2f} s | {r['cpu']:.2f} s | "
-            f"{'' if r['busiest'] is None else format(r['busiest'], '.2f') + ' s'} | {target} | {met} |")
+            f"{r['median']:.2f} s ({r['best']:.2f}) | {r['cpu']:.2f} s | "
+            f"{'' if r['busiest'] is None else format(r['busiest'], '.2f') + ' s'} | {target}{': ' + met if met else ''} |")
     lines += [
         "",
         (f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
@@ -157,7 +156,8 @@ def markdown(results: list[dict], load_before: float | None) -> str:
         lines.append(f"Other work used {load_before:.0%} of the processors just before the run.")
     lines += [
         "",
-        "*Met* compares the median wall-clock time with the target. *CPU* is the processor",
+        "*People* are the voter records; *rows* count every table; *wall* is the wall-clock time,",
+        "median and best. The target is met when the median is within it. *CPU* is the median processor",
         "time of all threads together; *busiest thread* is the CPU time of the thread that",
         "worked longest, about what the wall-clock time would be with the machine to itself.",
     ]
