@@ -129,8 +129,7 @@ class Host:
         elif argv[0] == "-m":
             sys.argv, sys.path[0:0] = [argv[1], *argv[2:]], [os.getcwd()]
         else:
-            script = os.path.abspath(argv[0])
-            sys.argv, sys.path[0:0] = [argv[0], *argv[1:]], [os.path.dirname(script)]
+            sys.argv, sys.path[0:0] = [argv[0], *argv[1:]], [os.path.dirname(os.path.abspath(argv[0]))]
         real_exit, answers = os._exit, self.answers
 
         def _exit(code: int) -> None:  # the process ends at once, as it would: say how first

@@ -189,8 +189,7 @@ class Learner:
     def load(self, name: str) -> Remote:
         """Import the learner's file in a fresh learner process (it runs top to bottom, as `python name` would)."""
         self.read(name)  # a clear message if it is missing
-        if self._zygote is None and callable(self._zygote_source):
-            self._zygote = self._zygote_source()
+        self._warm_parent()
         try:
             channel = Channel(self.dir, self._zygote, self._timeout)
             proc.trace("learner: channel open")
@@ -279,9 +278,7 @@ class Learner:
         argv = args[1:]
         if not argv or (argv[0].startswith("-") and (argv[0] not in ("-c", "-m") or len(argv) < 2)):
             return None
-        zygote = self._zygote
-        if zygote is None and callable(self._zygote_source):
-            zygote = self._zygote = self._zygote_source()
+        zygote = self._warm_parent()
         if zygote is None:
             return None
         try:
@@ -306,10 +303,14 @@ class Learner:
     def _keep(self) -> tuple[int, ...]:
         """The check's warm parent: never swept, even by a learner that did not use it (else every later load
         of the check would start a fresh Python)."""
-        z = self._zygote
-        if z is None and callable(self._zygote_source):
-            z = self._zygote_source()
+        z = self._warm_parent()
         return z.pids if z is not None else ()
+
+    def _warm_parent(self):
+        """The warm parent to fork learner processes from (started on first use), or None for a new Python."""
+        if self._zygote is None and callable(self._zygote_source):
+            self._zygote = self._zygote_source()
+        return self._zygote
 
     @property
     def output(self) -> str:
