@@ -56,6 +56,13 @@ def make_workspace(tmp_path):
     return make
 
 
+@pytest.fixture
+def add_ws(golden_course, make_workspace):
+    """A workspace of the golden course, its `add` exercise and that exercise's file."""
+    ws = make_workspace(golden_course)
+    return ws, golden_course.get("add"), ws.exercise_dir(golden_course.get("add")) / "calc.py"
+
+
 @pytest.fixture(scope="session")
 def shared_workspace(course, tmp_path_factory) -> Workspace:
     """One workspace for the curriculum tests (its held-out warehouse and nbgrader gradebooks are built once)."""

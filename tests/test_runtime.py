@@ -15,12 +15,6 @@ from flowcamp.results import Status
 from flowcamp.runner import run_check
 
 
-@pytest.fixture
-def add_ws(golden_course, make_workspace):
-    ws = make_workspace(golden_course)
-    return ws, golden_course.get("add"), ws.exercise_dir(golden_course.get("add")) / "calc.py"
-
-
 RIGHT = "def add(a, b):\n    return a + b\n"
 
 

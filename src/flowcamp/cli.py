@@ -16,7 +16,7 @@ from rich.table import Table
 
 from flowcamp import proc
 from flowcamp.cli_common import (EXIT_FAIL, EXIT_OK, STATUS_EXIT, command_name, init_workspace, console, course, err,
-                                 fail, rel, state, workspace, workspace_first)
+                                 fail, find, lesson_ref, rel, state, workspace, workspace_first)
 from flowcamp.course import Exercise
 from flowcamp.results import Result
 from flowcamp.runner import FLOWCAMP_PROBLEM
@@ -25,55 +25,6 @@ from flowcamp.workspace import Workspace, WorkspaceError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode="rich",
                   help="flowcamp: from Civis to version-controlled, tested Prefect pipelines.")
-
-def find(ws: Workspace, key: Optional[str], command: str = "check", as_json: bool = False) -> Exercise:
-    """The exercise named `key`; else the one the terminal is in; else the current one. When every exercise is
-    done there is no current one: say so (a JSON answer with --json) and exit with 0, as docs/cli.md says."""
-    if key:
-        try:
-            return ws.course.get(key)
-        except KeyError as e:
-            raise fail(str(e.args[0])) from None
-    here = _exercise_here(ws)
-    if here is not None:
-        return here
-    ex = ws.current()
-    if ex is None:
-        raise all_done(ws, command, as_json)
-    return ex
-
-
-ALL_DONE_ASK = {"check": "Name one to check it again", "watch": "Name one to watch it again",
-                "hint": "Name one to see its hints again", "solution": "Name the one whose solution you want to see"}
-
-
-def all_done(ws: Workspace, command: str, as_json: bool = False) -> typer.Exit:
-    """Every exercise is done, and the command was given no id: nothing is wrong, there is just nothing current."""
-    example = ws.course.exercises[-1].id if ws.course.exercises else "ID"
-    message = (f"Every exercise is done, so there is no current exercise. {ALL_DONE_ASK.get(command, 'Name one')}: "
-               f"`uv run flowcamp {command} {example}`. `uv run flowcamp list` shows every id.")
-    if as_json:
-        print(json.dumps({"version": 1, "exercise": None, "status": "done", "message": message}, indent=2))
-    else:
-        console.print(escape(message))
-    return typer.Exit(EXIT_OK)
-
-
-def _exercise_here(ws: Workspace) -> Exercise | None:
-    """The exercise whose folder the learner's terminal is in (or below), if any."""
-    try:
-        cwd = Path.cwd().resolve()
-    except OSError:
-        return None
-    for ex in ws.course.exercises:
-        d = ws.exercise_dir(ex).resolve()
-        if cwd == d or d in cwd.parents:
-            return ex
-    return None
-
-
-def lesson_ref(ex: Exercise) -> str:
-    return rel(ex.lesson_file)
 
 
 @app.callback(invoke_without_command=True)
@@ -425,25 +376,35 @@ def _register_subcommands() -> None:
 QUICK_EXIT = ("check",)
 
 
-def main() -> None:
+def run(argv: list[str]) -> int:
+    """Run the command line ``argv`` (without the program's name); its exit status. The warm worker runs a
+    handed-over `check` through this too (:mod:`flowcamp.launch`)."""
     proc.trace("cli: imported")
-    args = workspace_first(sys.argv[1:])
+    args = workspace_first(argv)
     if command_name(args) not in _own_commands():  # a learner's command needs none of the others built
         _register_subcommands()
     try:
         app(args=args, prog_name="flowcamp")
     except KeyboardInterrupt:
         err.print("Stopped.")
-        sys.exit(130)
+        return 130
     except SystemExit as e:
-        if command_name(args) in QUICK_EXIT and isinstance(e.code, (int, type(None))):
-            proc.trace("cli: done")
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(e.code or 0)
-        raise
+        if isinstance(e.code, (int, type(None))):
+            return e.code or 0
+        print(e.code, file=sys.stderr)
+        return 1
     finally:
         proc.trace("cli: done")
+    return 0
+
+
+def main() -> None:
+    code = run(sys.argv[1:])
+    if command_name(workspace_first(sys.argv[1:])) in QUICK_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

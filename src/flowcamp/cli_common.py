@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from flowcamp.course import Course, CourseError
+from flowcamp.course import Course, CourseError, Exercise
 from flowcamp.workspace import Workspace, WorkspaceError
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_TIMEOUT = 0, 1, 2, 3
@@ -112,3 +114,53 @@ def command_name(args: list[str]) -> str | None:
     if args[:1] in (["--workspace"], ["-w"]):
         args = args[2:]
     return next((a for a in args if not a.startswith("-")), None)
+
+
+def find(ws: Workspace, key: Optional[str], command: str = "check", as_json: bool = False) -> Exercise:
+    """The exercise named `key`; else the one the terminal is in; else the current one. When every exercise is
+    done there is no current one: say so (a JSON answer with --json) and exit with 0, as docs/cli.md says."""
+    if key:
+        try:
+            return ws.course.get(key)
+        except KeyError as e:
+            raise fail(str(e.args[0])) from None
+    here = _exercise_here(ws)
+    if here is not None:
+        return here
+    ex = ws.current()
+    if ex is None:
+        raise all_done(ws, command, as_json)
+    return ex
+
+
+ALL_DONE_ASK = {"check": "Name one to check it again", "watch": "Name one to watch it again",
+                "hint": "Name one to see its hints again", "solution": "Name the one whose solution you want to see"}
+
+
+def all_done(ws: Workspace, command: str, as_json: bool = False) -> typer.Exit:
+    """Every exercise is done, and the command was given no id: nothing is wrong, there is just nothing current."""
+    example = ws.course.exercises[-1].id if ws.course.exercises else "ID"
+    message = (f"Every exercise is done, so there is no current exercise. {ALL_DONE_ASK.get(command, 'Name one')}: "
+               f"`uv run flowcamp {command} {example}`. `uv run flowcamp list` shows every id.")
+    if as_json:
+        print(json.dumps({"version": 1, "exercise": None, "status": "done", "message": message}, indent=2))
+    else:
+        console.print(escape(message))
+    return typer.Exit(EXIT_OK)
+
+
+def _exercise_here(ws: Workspace) -> Exercise | None:
+    """The exercise whose folder the learner's terminal is in (or below), if any."""
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        return None
+    for ex in ws.course.exercises:
+        d = ws.exercise_dir(ex).resolve()
+        if cwd == d or d in cwd.parents:
+            return ex
+    return None
+
+
+def lesson_ref(ex: Exercise) -> str:
+    return rel(ex.lesson_file)

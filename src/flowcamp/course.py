@@ -13,7 +13,6 @@ course in words an author can act on. Kind-specific rules live with the kinds (`
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 
+from flowcamp import places
 from flowcamp.anatomy import lesson_anatomy_problems
 
 FORMAT_VERSION = 1  # of exercise.toml
@@ -42,13 +42,9 @@ class CourseError(Exception):
 
 def find_course_root() -> Path:
     """The folder that holds ``exercises/``: $FLOWCAMP_COURSE, else the repository this package sits in."""
-    env = os.environ.get("FLOWCAMP_COURSE")
-    candidates = [Path(env)] if env else []
-    candidates += list(Path(__file__).resolve().parents)
-    candidates.append(Path.cwd())
-    for cand in candidates:
-        if (cand / "exercises").is_dir() and (cand / "pyproject.toml").is_file():
-            return cand
+    root = places.course_root()
+    if root is not None:
+        return Path(root)
     raise CourseError(
         "Could not find the flowcamp course (a folder with exercises/ and pyproject.toml). "
         "Run flowcamp from inside the course folder you cloned, or set FLOWCAMP_COURSE to it."

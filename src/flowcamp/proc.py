@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from flowcamp.places import trace  # noqa: F401 - where the rest of flowcamp finds it
+
 # Blocks a slow optional import that the Jupyter stack drags in (about 1 s on every `import prefect`):
 # jsonschema falls back gracefully when it is missing. See docs/benchmarks.
 FAST_IMPORTS = "import sys; sys.modules['rfc3987_syntax'] = None\n"
@@ -26,15 +28,6 @@ SAFE_GIT_CONFIG = (
     "-c", "diff.external=", "-c", "core.pager=cat", "-c", "core.editor=false", "-c", "sequence.editor=false",
     "-c", "protocol.ext.allow=never", "-c", "uploadpack.packObjectsHook=", "-c", "core.alternateRefsCommand=",
 )
-
-
-def trace(label: str, env: dict | None = None) -> None:
-    """With FLOWCAMP_TRACE=FILE, append a timestamped line (wall clock, pid, label): how the benchmarks see
-    where a check's time goes across its processes. Costs nothing when unset."""
-    path = (os.environ if env is None else env).get("FLOWCAMP_TRACE")
-    if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(f"{time.time():.4f} {os.getpid()} {label}\n")
 
 
 @dataclass

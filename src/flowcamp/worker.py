@@ -36,6 +36,12 @@ PRELOAD = "duckdb,prefect,prefect.cli,prefect.server.api.server"  # what the wor
 # modules too: it can fork the workspace's Prefect server ready-imported, see start_server)
 LEARNER_PRELOAD = "duckdb,prefect"  # the learner parent it keeps ready (Prefect warmed up: a flow check's learner
                                     # processes start in milliseconds); replaced after each check, in the background
+# What a handed-over command (see flowcamp.launch) needs imported. Never flowcamp.cli or flowcamp.cli_common:
+# their consoles are made as they are imported, for the terminal they find, so the forked process imports
+# them once it holds the learner's terminal (30 ms).
+CLI_PRELOAD = ("typer,click,rich.console,rich.panel,rich.table,rich.markup,rich.status,"
+               "flowcamp.harness,flowcamp.kinds,flowcamp.runner,flowcamp.results,flowcamp.tidy,flowcamp.watching")
+COMMAND_LINE = ("flowcamp.cli", "run")  # named, not imported, for the reason above
 FINGERPRINT_ENV = ("PREFECT_API_URL", "PREFECT_HOME", "PYTHONPYCACHEPREFIX", "FLOWCAMP_NO_FORK")
 
 
@@ -141,6 +147,9 @@ def _run_on(sock: socket.socket, ws: Workspace, pytest_args: list[str], cwd: Pat
     except (OSError, ValueError):  # the worker died during the check: not the learner's doing; run it cold
         proc.kill_tree(answer["pid"])
         return None
+    except BaseException:  # Ctrl+C: the check stops too (it is not in the terminal's process group)
+        proc.kill_tree(answer["pid"])
+        raise
     code = None if timed_out else done.get("exit")
     return proc.Completed(out.result().decode("utf-8", errors="replace"), code, timed_out, res.result())
 
@@ -221,7 +230,7 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     import flowcamp.checks.plugin as plugin
     from flowcamp.checks.learner import Zygote
 
-    for name in PRELOAD.split(","):
+    for name in [*PRELOAD.split(","), *CLI_PRELOAD.split(",")]:
         try:
             __import__(name)
         except Exception:  # noqa: BLE001 - the check imports it again and says what is wrong
@@ -245,8 +254,14 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
         except (TimeoutError, socket.timeout):
             break
         with conn:
-            if not _serve_one(conn, srv, fp, zygote, plugin):
-                break
+            try:
+                served = _serve_one(conn, srv, fp, zygote, plugin)
+            except (OSError, ValueError):  # a sender that went away (Ctrl+C) or sent nonsense: serve the next
+                served = True
+        if served is None:  # a handed-over command: its check comes next, and needs the learner parent as it is
+            continue
+        if not served:
+            break
         if not zygote.reset():  # gone, or left out of step by a check stopped halfway: a new one
             zygote.close()
             zygote = Zygote(LEARNER_PRELOAD)
@@ -256,10 +271,14 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     os._exit(0)
 
 
-def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin) -> bool:
-    """Fork one check process for the request on ``conn``. False when the worker should stop."""
-    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 2)
+def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin) -> bool | None:
+    """Fork one check process for the request on ``conn``. False when the worker should stop; None after
+    handing a command line to a process of its own."""
+    msg, fds, _flags, _addr = socket.recv_fds(conn, 1 << 20, 3)
     request = wire.loads(msg)
+    if request.get("op") == "cli":
+        _fork_command(request, fds, conn, srv, zygote)
+        return None
     if request.get("op") == "server":
         for fd in fds:
             os.close(fd)
@@ -288,22 +307,29 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
     return True
 
 
+def _as_asked(request: dict, *signals: int) -> None:
+    """In a forked child: a session of its own (a sweep of the worker's processes, or of a check's, never
+    reaches it), default handling of ``signals``, and the sender's environment and folder."""
+    os.setsid()
+    for sig in signals:
+        signal.signal(sig, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+
+
 def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
     """In the forked check process: become the cold check process, as if started fresh."""
     import pytest
 
     proc.trace("worker: check process forked")
     try:
-        os.setsid()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _as_asked(request, signal.SIGTERM)
         out_fd, results_fd = fds
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
-        os.environ.clear()
-        os.environ.update(request["env"])
         os.environ["FLOWCAMP_RESULTS_FD"] = str(results_fd)
-        os.chdir(request["cwd"])
         if zygote.covers(request["env"].get("FLOWCAMP_LEARNER_PRELOAD", "")):
             plugin._STATE["zygote"] = zygote
         else:  # the check's own, with what it needs, started by the plugin as pytest starts
@@ -319,6 +345,70 @@ def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
         os._exit(int(code))
 
 
+def _fork_command(request: dict, fds: list[int], conn: socket.socket, srv: socket.socket, zygote) -> None:
+    """Run a command line handed over by :mod:`flowcamp.launch` in a forked process that holds the sender's
+    terminal; that process sends its exit status on ``conn`` when done. The worker goes back to its socket at
+    once (the command's check is its next request). Refused (the sender runs it the usual way) when the
+    worker's code is not the sender's, flowcamp changed since it started, a thread runs, or the command line's
+    modules are loaded here already."""
+    usable = (len(fds) == 3 and request.get("package") == str(Path(__file__).resolve().parent)
+              and request.get("python") == [sys.prefix, sys.version] and fingerprint({}) in _CODE_AT_START
+              and threading.active_count() == 1 and COMMAND_LINE[0] not in sys.modules
+              and "flowcamp.cli_common" not in sys.modules)
+    if not usable:
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(wire.dumps({"refused": True}))
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        _command_child(request, fds, conn, srv, zygote)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(wire.dumps({"pid": pid}))
+
+
+def _command_child(request: dict, fds: list[int], conn: socket.socket, srv: socket.socket, zygote) -> None:
+    """In the forked process: become the sender's `flowcamp` command, on its terminal, and report its exit."""
+    import importlib
+
+    code = 2
+    try:
+        srv.close()
+        zygote.sock.close()  # the worker's; the check this command asks for gets one from the worker
+        for n, fd in enumerate(fds):
+            os.dup2(fd, n)
+            os.close(fd)
+        streams = [open(n, mode, encoding=enc, errors="backslashreplace" if n == 2 else "strict", closefd=False,
+                        buffering=1 if n == 2 or os.isatty(n) else -1)  # as Python sets them up
+                   for n, (mode, enc) in enumerate(zip(("r", "w", "w"), request["encoding"]))]
+        sys.stdin, sys.stdout, sys.stderr = streams
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
+        _as_asked(request, signal.SIGTERM, signal.SIGHUP)  # stopping the worker (a stale one) does not stop it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.argv = ["flowcamp", *request["argv"]]
+        proc.trace("worker: command forked")
+        code = getattr(importlib.import_module(COMMAND_LINE[0]), COMMAND_LINE[1])(request["argv"])
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    except BaseException:  # noqa: BLE001 - flowcamp's own failure: shown as Python would, then exit 2
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001 - a closed terminal
+            pass
+        try:
+            conn.sendall(wire.dumps({"exit": int(code)}))
+        finally:
+            os._exit(int(code))
+
+
 def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote) -> None:
     """Fork the Prefect server for :func:`start_server`, unless the request waited too long (its sender has
     started the server the usual way meanwhile), the code changed under the worker, or threads run."""
@@ -332,17 +422,13 @@ def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote)
     if pid == 0:
         code = 1
         try:
-            os.setsid()  # its own session: a sweep of the worker's or a check's processes never reaches it
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _as_asked(request, signal.SIGTERM)
             out = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(out, 1)
             os.dup2(out, 2)
             os.closerange(3, 65536)  # the worker's socket, its learner parent's, this request's
-            os.environ.clear()
-            os.environ.update(request["env"])
-            os.chdir(request["cwd"])
             sys.argv = ["prefect", *request["args"]]
             from prefect.cli import app
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flowcamp import proc
+from flowcamp import places, proc
 from flowcamp.course import Course, Exercise
 
-STATE_DIR = ".flowcamp"
+STATE_DIR = places.STATE_DIR
 WAREHOUSE_FILE = "warehouse.duckdb"
 GITIGNORE_BEGIN = "# >>> flowcamp (managed: edit outside this block)"
 GITIGNORE_END = "# <<< flowcamp"
@@ -80,16 +80,7 @@ class Workspace:
     @classmethod
     def locate(cls, course: Course, explicit: str | Path | None = None) -> "Workspace":
         """--workspace, else $FLOWCAMP_WORKSPACE, else a workspace above the current folder, else ./workspace."""
-        if explicit:
-            return cls(Path(explicit).expanduser(), course)
-        env = os.environ.get("FLOWCAMP_WORKSPACE")
-        if env:
-            return cls(Path(env).expanduser(), course)
-        here = Path.cwd().resolve()
-        for cand in [here, *here.parents]:
-            if (cand / STATE_DIR / "workspace.json").is_file():
-                return cls(cand, course)
-        return cls(cls.default_root(course), course)
+        return cls(Path(places.workspace_root(explicit, lambda: course.root)), course)
 
     @property
     def state_dir(self) -> Path:
