@@ -306,6 +306,8 @@ def warm_up(preload: str) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a module that cannot import here fails in the learner's file later
             pass
+    if "duckdb" in names:
+        warm_duckdb()
     if "prefect" in names:
         try:
             from prefect import flow, task
@@ -323,6 +325,19 @@ def warm_up(preload: str) -> None:
             pass
 
 
+def warm_duckdb() -> None:
+    """Open and close an in-memory DuckDB once. A process's first open sets up what every later one shares,
+    so each forked child's first open is 15-20 ms quicker. The database's threads end with its close."""
+    try:
+        import duckdb
+
+        con = duckdb.connect(":memory:")
+        con.execute("select 1").fetchall()
+        con.close()
+    except Exception:  # noqa: BLE001 - only a warm-up
+        pass
+
+
 def zygote_main(sock_fd: int, preload: str) -> None:
     """A warm parent for learner processes: third-party imports done once, then one fork per request.
 
@@ -332,7 +347,6 @@ def zygote_main(sock_fd: int, preload: str) -> None:
     child subreaper), and it kills them all when its check process tells it to, or goes away.
     """
     import socket
-    import threading
 
     from flowcamp import reaper
 
@@ -356,7 +370,7 @@ def zygote_main(sock_fd: int, preload: str) -> None:
             reaper.kill_descendants(spare=tuple(int(p) for p in spare or ()), thorough=request["op"] == "reset")
             sock.sendall(wire.dumps({"swept": True} if request["op"] == "sweep" else {"reset": request.get("nonce")}))
             continue
-        assert threading.active_count() == 1, "a warm parent must not fork with threads running"
+        assert reaper.one_thread(), "a warm parent must not fork with threads running"
         pid = os.fork()
         if pid == 0:
             sock.close()

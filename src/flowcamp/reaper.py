@@ -30,6 +30,19 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
+def one_thread() -> bool:
+    """Is this process safe to fork: one Python thread, and on Linux one thread of any kind (a library's own
+    threads, DuckDB's say, would be copied without their state into the child)?"""
+    import threading
+
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1 if LINUX else True
+    except OSError:
+        return True
+
+
 def become_subreaper() -> bool:
     """Orphaned descendants come to this process, not to init. True where that is possible (Linux)."""
     return _prctl(PR_SET_CHILD_SUBREAPER, 1)

@@ -24,11 +24,11 @@ import socket
 import sys
 import sysconfig
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from flowcamp import proc, reaper, server, wire
+from flowcamp.learnerhost import warm_duckdb
 from flowcamp.workspace import Workspace
 
 SERVICE = "check-worker"
@@ -245,6 +245,7 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     srv.listen(8)
     srv.settimeout(idle)
     Path(info_file).write_text(json.dumps({"socket": sock_path, "pid": os.getpid(), "fingerprint": fp}))
+    warm_duckdb()  # each check process's first DuckDB open (its reference queries) is quicker
     zygote = Zygote(LEARNER_PRELOAD)  # kept for the worker's life (see Zygote.reset)
     gc.freeze()  # what is imported now is never collected: a check process's collections skip it, and
                  # pages shared with the forked children stay shared
@@ -287,7 +288,7 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
     if request.get("fingerprint") != fp or len(fds) != 2:
         conn.sendall(wire.dumps({"stale": True}))
         return False
-    if threading.active_count() != 1:
+    if not reaper.one_thread():
         conn.sendall(wire.dumps({"nofork": True}))
         return True
     proc.trace("worker: request read", request["env"])
@@ -353,7 +354,7 @@ def _fork_command(request: dict, fds: list[int], conn: socket.socket, srv: socke
     modules are loaded here already."""
     usable = (len(fds) == 3 and request.get("package") == str(Path(__file__).resolve().parent)
               and request.get("python") == [sys.prefix, sys.version] and fingerprint({}) in _CODE_AT_START
-              and threading.active_count() == 1 and COMMAND_LINE[0] not in sys.modules
+              and reaper.one_thread() and COMMAND_LINE[0] not in sys.modules
               and "flowcamp.cli_common" not in sys.modules)
     if not usable:
         for fd in fds:
@@ -413,7 +414,7 @@ def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote)
     """Fork the Prefect server for :func:`start_server`, unless the request waited too long (its sender has
     started the server the usual way meanwhile), the code changed under the worker, or threads run."""
     if (time.time() - float(request.get("sent", 0)) > 1.0 or request.get("code") not in _CODE_AT_START
-            or threading.active_count() != 1):
+            or not reaper.one_thread()):
         conn.sendall(wire.dumps({"server": None}))
         return
     sys.stdout.flush()
