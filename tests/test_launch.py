@@ -177,3 +177,22 @@ def test_a_worker_of_other_code_refuses_and_the_check_runs_the_usual_way(started
     assert off.returncode == 0 and not _handed(trace)
     on = tmp_path / "on"
     assert _flowcamp("check", "add", "--json", env=_env(ws, on)).returncode == 0 and _handed(on)
+
+
+@worker_only
+def test_a_second_check_at_once_waits_for_the_first_and_says_so(started, tmp_path):
+    ws, ex, calc = started
+    began = tmp_path / "began"
+    calc.write_text(f"import time\nopen({str(began)!r}, 'w').close()\ntime.sleep(3)\n" + RIGHT)
+    first = subprocess.Popen([sys.executable, "-m", "flowcamp", "check", "add", "--json"], env=_env(ws),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not began.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    trace = tmp_path / "trace"
+    second = _flowcamp("check", "add", "--json", env=_env(ws, trace))
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0 and json.loads(out)["status"] == "pass", out + err
+    assert second.returncode == 0 and json.loads(second.stdout)["status"] == "pass", second.stdout + second.stderr
+    assert "another check of this workspace is running" in second.stderr
+    assert _handed(trace)

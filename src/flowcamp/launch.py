@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -100,14 +101,24 @@ def hand_over(argv: list[str]) -> int | None:
             sys.stdout.flush()
             sys.stderr.flush()
             socket.send_fds(sock, [json.dumps(request(argv)).encode() + b"\n"], [0, 1, 2])
-            sock.settimeout(300)  # a check of another terminal may be running: the worker serves one at a time
-            started = _answer(sock)
+            started = _started(sock)
         except (OSError, ValueError):
             return None
         pid = started.get("pid")
         if not isinstance(pid, int):  # out of date, or unable to fork now: the usual way
             return None
         return _wait(sock, pid)
+
+
+def _started(sock: socket.socket) -> dict:
+    """The worker's first answer. It serves one check at a time: when another terminal's check holds it, say
+    so (once), and wait for it (up to 5 minutes; then the usual way)."""
+    ready, _, _ = select.select([sock], [], [], 1.0)
+    if not ready:
+        sys.stderr.write("flowcamp: another check of this workspace is running; this one starts when it ends.\n")
+        sys.stderr.flush()
+    sock.settimeout(300)
+    return _answer(sock)
 
 
 def _wait(sock: socket.socket, pid: int) -> int | None:
