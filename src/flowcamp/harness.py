@@ -15,13 +15,12 @@ import tempfile
 from pathlib import Path
 
 from flowcamp import proc, reaper, server, worker
+from flowcamp.checks.plugin import run_options
 from flowcamp.redact import redact, secret_values
 from flowcamp.course import Exercise
 from flowcamp.results import CheckResult, Result, Status, cap, overall_status
 from flowcamp.workspace import Workspace
 
-UNUSED_PYTEST_PLUGINS = ("unraisableexception", "threadexception", "doctest", "junitxml", "pastebin", "stepwise",
-                         "faulthandler", "legacypath", "logging", "nose", "setuponly", "setupplan")
 _PYTEST_MAIN = "import pytest; sys.exit(pytest.main(sys.argv[1:]))\n"
 
 TIMEOUT_CHECK = ("Stopped after {limit:g} seconds. Your code may be stuck in a loop that never ends, or waiting "
@@ -56,19 +55,7 @@ def check_env(ws: Workspace, ex: Exercise, tmp: Path, token: str, extra: dict[st
 
 def pytest_args(checks_dir: Path, tmp: Path) -> list[str]:
     """pytest's own arguments for a check run (the cold way prefixes the Python command)."""
-    ini = tmp / "pytest.ini"
-    ini.write_text("[pytest]\n", encoding="utf-8")
-    return [
-        str(checks_dir),
-        "-c", str(ini), "--rootdir", str(tmp),
-        "-p", "flowcamp.checks.plugin", "--noconftest", "--assert=plain",
-        "-p", "no:cacheprovider", "--import-mode=importlib",
-        # pytest plugins a check run never uses; unraisableexception alone costs 0.2 s (a full garbage
-        # collection, twice, at exit).
-        *[a for name in UNUSED_PYTEST_PLUGINS for a in ("-p", f"no:{name}")],
-        "-q", "--no-header", "--tb=short", "-o", "console_output_style=classic",
-        "--basetemp", str(tmp / "pytest-tmp"),
-    ]
+    return [str(checks_dir), "-p", "flowcamp.checks.plugin", *run_options(tmp)]
 
 
 def hidden_checks(ex: Exercise) -> Path | None:

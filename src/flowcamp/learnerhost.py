@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from flowcamp import wire
+from flowcamp.forking import warm_duckdb
 from flowcamp.stamps import file_stamp
 
 _counter = itertools.count()
@@ -323,19 +324,6 @@ def warm_up(preload: str) -> None:
             _warm.serialize_parameters({"x": 1})
         except Exception:  # noqa: BLE001 - only a warm-up
             pass
-
-
-def warm_duckdb() -> None:
-    """Open and close an in-memory DuckDB once. A process's first open sets up what every later one shares,
-    so each forked child's first open is 15-20 ms quicker. The database's threads end with its close."""
-    try:
-        import duckdb
-
-        con = duckdb.connect(":memory:")
-        con.execute("select 1").fetchall()
-        con.close()
-    except Exception:  # noqa: BLE001 - only a warm-up
-        pass
 
 
 def zygote_main(sock_fd: int, preload: str) -> None:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from flowcamp import proc, reaper, server, wire
-from flowcamp.learnerhost import warm_duckdb
+from flowcamp.forking import as_asked, warm_duckdb, warm_pytest
 from flowcamp.workspace import Workspace
 
 SERVICE = "check-worker"
@@ -246,6 +246,7 @@ def serve(sock_path: str, info_file: str, fp: str, idle: float) -> None:
     srv.settimeout(idle)
     Path(info_file).write_text(json.dumps({"socket": sock_path, "pid": os.getpid(), "fingerprint": fp}))
     warm_duckdb()  # each check process's first DuckDB open (its reference queries) is quicker
+    warm_pytest(plugin.run_options)  # and its pytest machinery
     zygote = Zygote(LEARNER_PRELOAD)  # kept for the worker's life (see Zygote.reset)
     gc.freeze()  # what is imported now is never collected: a check process's collections skip it, and
                  # pages shared with the forked children stay shared
@@ -308,24 +309,13 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
     return True
 
 
-def _as_asked(request: dict, *signals: int) -> None:
-    """In a forked child: a session of its own (a sweep of the worker's processes, or of a check's, never
-    reaches it), default handling of ``signals``, and the sender's environment and folder."""
-    os.setsid()
-    for sig in signals:
-        signal.signal(sig, signal.SIG_DFL)
-    os.environ.clear()
-    os.environ.update(request["env"])
-    os.chdir(request["cwd"])
-
-
 def _check_child(request: dict, fds: list[int], zygote, plugin) -> None:
     """In the forked check process: become the cold check process, as if started fresh."""
     import pytest
 
     proc.trace("worker: check process forked")
     try:
-        _as_asked(request, signal.SIGTERM)
+        as_asked(request["env"], request["cwd"], signal.SIGTERM)
         out_fd, results_fd = fds
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
@@ -387,7 +377,7 @@ def _command_child(request: dict, fds: list[int], conn: socket.socket, srv: sock
                    for n, (mode, enc) in enumerate(zip(("r", "w", "w"), request["encoding"]))]
         sys.stdin, sys.stdout, sys.stderr = streams
         sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
-        _as_asked(request, signal.SIGTERM, signal.SIGHUP)  # stopping the worker (a stale one) does not stop it
+        as_asked(request["env"], request["cwd"], signal.SIGTERM, signal.SIGHUP)  # stopping the worker (a stale one) does not stop it
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.argv = ["flowcamp", *request["argv"]]
         proc.trace("worker: command forked")
@@ -423,7 +413,7 @@ def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote)
     if pid == 0:
         code = 1
         try:
-            _as_asked(request, signal.SIGTERM)
+            as_asked(request["env"], request["cwd"], signal.SIGTERM)
             out = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
