@@ -10,14 +10,17 @@ other two (as a runner's cache would), so only the first installs from scratch.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import importlib.util
 import os
 import re
 import secrets
 import shutil
+import stat
 import string
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,8 +42,22 @@ _spec.loader.exec_module(actions)
 
 _STATE: dict = {}
 STEP_SECONDS = 60
-BUG_FROM = "AND CAST(donated_at AS DATE) <= CAST(? AS DATE)"
-BUG_TO = "AND CAST(donated_at AS DATE) < CAST(? AS DATE)"
+# Bugs a pull request could bring into pipeline/steps.py, each caught by the project's own tests: one is
+# planted at random per check run, so a workflow that looks for one of them, or for a change to the file,
+# instead of running the tests, does not pass. (what is in the file, what the bug makes of it, what it does)
+BUGS = (
+    ("AND CAST(donated_at AS DATE) <= CAST(? AS DATE)", "AND CAST(donated_at AS DATE) < CAST(? AS DATE)",
+     "the last day of the window is left out"),
+    ("AND CAST(donated_at AS DATE) > CAST(? AS DATE) - CAST(? AS INTEGER)",
+     "AND CAST(donated_at AS DATE) >= CAST(? AS DATE) - CAST(? AS INTEGER)", "the window keeps a day too many"),
+    ("WHERE NOT refunded", "WHERE refunded OR NOT refunded", "refunded donations are counted"),
+    ("totals[person_id] = totals.get(person_id, 0) + float(amount)", "totals[person_id] = float(amount)",
+     "a person's total keeps only their last donation"),
+)
+# Where a pull request could add a file with a password and a key: a folder, a kind of file and a made-up
+# name are chosen at random per check run, so no workflow can know the file's name beforehand.
+SECRET_FOLDERS = ("config", "settings", "deploy", "pipeline", "notebooks")
+SECRET_KINDS = (".yml", ".env", ".py", ".toml")
 
 
 def _workflow(learner) -> dict:
@@ -75,15 +92,14 @@ def _source(learner, dest: Path, plant=None) -> Path:
 
 
 def _runner_root(tmp_path_factory) -> Path:
-    """Where the runner works. In the workspace's cache when no other check run uses it: the job folders are
-    emptied first (so every run installs into a new .venv), but Python's compiled files of the last run are
-    kept, which saves compiling pytest and DuckDB again. Elsewhere, a temporary folder."""
+    """Where the runner works. A folder of the workspace's own in the user's cache when no other check run uses
+    it: the job folders are emptied first (so every run installs into a new .venv), but Python's compiled files
+    of the last run are kept, which saves compiling pytest and DuckDB again. Else a temporary folder."""
     cache = os.environ.get("FLOWCAMP_CACHE")
     if os.environ.get("FLOWCAMP_SANDBOX"):  # cohort grading: the workspace's cache is hidden from learner code
         cache = None
-    if cache and fcntl is not None:
-        root = Path(cache) / "review-ci-runner"
-        root.mkdir(parents=True, exist_ok=True)
+    root = _outside_any_project(Path(cache)) if cache and fcntl is not None else None
+    if root is not None:
         lock = open(root / ".lock", "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -95,6 +111,23 @@ def _runner_root(tmp_path_factory) -> Path:
                 shutil.rmtree(root / name, ignore_errors=True)
             return root
     return tmp_path_factory.mktemp("review-ci")
+
+
+def _outside_any_project(cache: Path) -> Path | None:
+    """The runner's folder for this workspace, in the system's temporary folder: not inside the course, whose
+    pyproject.toml uv and pytest would find from a job folder with no checkout (on GitHub there is none above
+    it), and the same folder every time. None when that cannot be had safely (then a new temporary folder)."""
+    name = f"flowcamp-review-ci-{os.getuid()}-{hashlib.sha256(str(cache.resolve()).encode()).hexdigest()[:12]}"
+    root = Path(tempfile.gettempdir()) / name
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(root)
+    except OSError:
+        return None
+    mine = stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+    if not mine or any((p / "pyproject.toml").exists() for p in root.parents):
+        return None
+    return root
 
 
 def _runner(learner, tmp_path_factory):
@@ -136,9 +169,10 @@ def _hint(output: str) -> str:
     if "uv: command not found" in low:
         return "No step has set up uv yet: add `- uses: astral-sh/setup-uv@v6` before the steps that use uv."
     if "no `pyproject.toml` found" in low or "no pyproject.toml" in low or "not a git repository" in low:
-        return "The job's folder is empty: a job starts with `- uses: actions/checkout@v4`, which brings the files."
-    if "command not found" in low and any(w in low for w in ("pytest", "detect-secrets", "pre-commit")) \
-            or "no module named" in low:
+        return ("The job's folder is empty here: a job starts with no files. `- uses: actions/checkout@v4` brings "
+                "them, so it must come first, before any step that uses them.")
+    if ("command not found" in low or "no such file or directory" in low) \
+            and any(w in low for w in ("pytest", "detect-secrets", "pre-commit")) or "no module named" in low:
         return ("That tool is installed in the project's environment (.venv), not on PATH: start it through uv, "
                 "e.g. `uv run pytest`.")
     if any(w in low for w in ("offline", "network", "no matching distribution", "could not find a version")):
@@ -166,7 +200,7 @@ def _installed(jobs) -> bool:
 
 
 def _clean_runs(learner, tmp_path_factory):
-    jobs = _run("clean", learner, tmp_path_factory)
+    jobs = _run("clean", learner, tmp_path_factory, _plant_harmless)
     return jobs if not _failures(jobs) and _installed(jobs) else None
 
 
@@ -224,10 +258,11 @@ def test_runs_on_pull_requests(learner):
 @pytest.mark.points(2)
 def test_steps_pass_on_the_project(learner, tmp_path_factory):
     """On the unchanged project, in a clean copy and offline, every step passes"""
-    jobs = _run("clean", learner, tmp_path_factory)
+    jobs = _run("clean", learner, tmp_path_factory, _plant_harmless)
     said = _failures(jobs)
     assert not said, ("I ran your workflow's steps in a clean copy of project/, offline, the way GitHub would on "
-                      "a pull request that changes nothing. " + "\n".join(said))
+                      "a pull request that changes nothing that matters (it adds a comment to pipeline/steps.py "
+                      "and a note in notes/): every step should pass. " + "\n".join(said))
     assert _installed(jobs), (
         "Your workflow's steps passed, but none of them installed the project, so nothing was tested. Add a step "
         f"that installs it with uv from uv.lock (`uv sync --locked`). What ran:\n{_what_ran(jobs)}")
@@ -236,8 +271,22 @@ def test_steps_pass_on_the_project(learner, tmp_path_factory):
 def _plant_bug(repo: Path) -> None:
     steps = repo / "pipeline" / "steps.py"
     text = steps.read_text(encoding="utf-8")
-    assert BUG_FROM in text, "The course's pipeline/steps.py changed: the check cannot plant its bug."
-    steps.write_text(text.replace(BUG_FROM, BUG_TO), encoding="utf-8")
+    was, bug, what = _STATE.setdefault("bug", secrets.choice(BUGS))
+    assert was in text, "The course's pipeline/steps.py changed: the check cannot plant its bug."
+    steps.write_text(text.replace(was, bug), encoding="utf-8")
+
+
+def _plant_harmless(repo: Path) -> None:
+    """What a pull request that changes nothing that matters brings: a comment in the code, a new note. The
+    unchanged project's run has them, so a workflow that fails on any change, instead of testing, fails it."""
+    word = _made_up(string.ascii_lowercase, 8)
+    steps = repo / "pipeline" / "steps.py"
+    steps.write_text(steps.read_text(encoding="utf-8") + f"\n# Reviewed in pull request {word}.\n",
+                     encoding="utf-8")
+    (repo / "notes").mkdir(exist_ok=True)
+    (repo / "notes" / f"review-{word}.md").write_text(
+        "# Review notes\n\nThe warehouse password comes from the WAREHOUSE_PASSWORD environment variable, "
+        "never from a file.\n", encoding="utf-8")
 
 
 def _made_up(alphabet: str, n: int) -> str:
@@ -247,10 +296,28 @@ def _made_up(alphabet: str, n: int) -> str:
 def _plant_secret(repo: Path) -> None:
     password = plant_secret(_made_up(string.ascii_letters + string.digits, 14) + "7Qx")
     key = plant_secret("AKIA" + _made_up(string.ascii_uppercase + string.digits, 16))
-    (repo / "config").mkdir(exist_ok=True)
-    (repo / "config" / "warehouse.yml").write_text(
-        f"warehouse:\n  user: etl_nightly\n  password: {password}\nexport:\n  aws_access_key_id: {key}\n",
-        encoding="utf-8")
+    if "secret_file" not in _STATE:
+        _STATE["secret_file"] = (f"{secrets.choice(SECRET_FOLDERS)}/{_made_up(string.ascii_lowercase, 6)}_"
+                                 f"{secrets.choice(('warehouse', 'connections', 'credentials', 'prod'))}"
+                                 f"{secrets.choice(SECRET_KINDS)}")
+    where = repo / _STATE["secret_file"]
+    where.parent.mkdir(exist_ok=True)
+    if where.suffix == ".py":
+        text = f'WAREHOUSE_USER = "etl_nightly"\nWAREHOUSE_PASSWORD = "{password}"\nAWS_ACCESS_KEY_ID = "{key}"\n'
+    elif where.suffix == ".env":
+        text = f"WAREHOUSE_USER=etl_nightly\nWAREHOUSE_PASSWORD={password}\nAWS_ACCESS_KEY_ID={key}\n"
+    elif where.suffix == ".toml":
+        text = f'[warehouse]\nuser = "etl_nightly"\npassword = "{password}"\n\n[export]\naws_access_key_id = "{key}"\n'
+    else:
+        text = f"warehouse:\n  user: etl_nightly\n  password: {password}\nexport:\n  aws_access_key_id: {key}\n"
+    where.write_text(text, encoding="utf-8")
+
+
+def _scan_only(jobs) -> str:
+    if any("detect-secrets scan" in s.command for j in jobs for s in j.steps):
+        return (" (`detect-secrets scan` only lists what it finds, and always ends as a success; "
+                "`detect-secrets-hook` fails when it finds a secret the baseline does not list.)")
+    return ""
 
 
 def _ignored_failure(jobs, tools: tuple[str, ...]) -> str:
@@ -276,8 +343,8 @@ def test_broken_pipeline_fails_the_workflow(learner, tmp_path_factory):
         "something.")
     jobs = _run("bug", learner, tmp_path_factory, _plant_bug)
     assert any(j.result != "success" for j in jobs), (
-        "I changed one line in pipeline/steps.py so that the last day of the window is left out; "
-        "tests/test_steps.py fails on that. Your workflow still passed, so a pull request with this bug would "
+        f"I changed one line in pipeline/steps.py so that {_STATE['bug'][2]} (a different change each time you "
+        "check); tests/test_steps.py fails on that. Your workflow still passed, so a pull request with this bug would "
         "look fine. Run the tests in a step (`uv run pytest`), and let its failure fail the job."
         + _ignored_failure(jobs, ("pytest",)) + f"\nWhat ran:\n{_what_ran(jobs)}")
 
@@ -290,8 +357,9 @@ def test_new_secret_fails_the_workflow(learner, tmp_path_factory):
         "something.")
     jobs = _run("secret", learner, tmp_path_factory, _plant_secret)
     assert any(j.result != "success" for j in jobs), (
-        "I added a file config/warehouse.yml with a made-up password and a made-up AWS key, and your workflow "
-        "still passed. Add a step that scans the repository's files with detect-secrets against the project's "
+        f"I added a file {_STATE['secret_file']} with a made-up password and a made-up AWS key (a different file "
+        "each time you check), and your workflow still passed. Add a step that scans the repository's files with detect-secrets against the project's "
         "baseline, for example `git ls-files -z | xargs -0 uv run detect-secrets-hook --baseline .secrets.baseline`"
-        ", and let its failure fail the job." + _ignored_failure(jobs, ("detect-secrets-hook", "pre-commit"))
+        ", and let its failure fail the job." + _scan_only(jobs)
+        + _ignored_failure(jobs, ("detect-secrets-hook", "pre-commit"))
         + f"\nWhat ran:\n{_what_ran(jobs)}")
