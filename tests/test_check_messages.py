@@ -34,6 +34,10 @@ WRONG_TYPE = "A value of the wrong type stops with a ConfigError that names the 
 
 # (exercise, alternative) -> {check name: ([patterns the message must match], [words it must not contain])}
 CASES = {
+    ("deploy-schedule", "wrong-timezone-est"): {
+        "When the clocks change in spring and autumn, the runs stay at the Civis job's local time": (
+            [r"time zone, `EST`, has no summer time", r'Use `timezone: "America/New_York"`'], []),
+    },
     ("env-settings", "wrong-user-typo"): {
         CREDENTIALS: ([r"^Your code asked for (VAN_\w+?)_USER, which is not set; the variables that are set are "
                        r"\1_USERNAME and \1_PASSWORD\. Did you mean \1_USERNAME\?"],

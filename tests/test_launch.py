@@ -148,6 +148,7 @@ def test_ctrl_c_stops_the_handed_over_check_and_what_it_started(started, tmp_pat
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=30)
     assert p.returncode == 130, out + err
+    assert "Stopped before the check of add finished" in err
     learner = int(pid_file.read_text())
     deadline = time.monotonic() + 10
     while _alive(learner) and time.monotonic() < deadline:

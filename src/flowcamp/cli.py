@@ -187,7 +187,12 @@ def check(
     _warm(ws, ex)
     if not as_json:
         console.print(f"[bold]{escape(ex.title)}[/] ([cyan]{ex.id}[/])")
-    result = run_one(ws, ex, quiet=as_json)
+    try:
+        result = run_one(ws, ex, quiet=as_json)
+    except KeyboardInterrupt:  # typer would end without a word
+        err.print(f"Stopped before the check of {ex.id} finished, so nothing was recorded. Run it again with "
+                  f"`uv run flowcamp check {ex.id}`.")
+        raise typer.Exit(130) from None
     if as_json:
         print(result.to_json())
     else:

@@ -256,12 +256,36 @@ def _times_problem(weeks, around_a_change: bool, deployment) -> str:
                        f"{', '.join(sorted(clock(want)))}: the hour or minute differs. Your schedule has a "
                        "`timezone:`, so write the hour and minute in the cron line exactly as Civis showed them, in "
                        "that time zone; do not convert them to UTC.")
+        fixed = _without_summer_time(deployment, tz)
+        if fixed:
+            detail += (f" Your schedule's time zone, `{fixed}`, has no summer time: its clock never moves, but "
+                       f"{tz}'s does, and Civis follows it. Use `timezone: \"{tz}\"`, the place's name, not an "
+                       "abbreviation or an offset.")
         days = {t.astimezone(ZoneInfo(tz)).strftime("%a") for t in want}
         if {t.astimezone(ZoneInfo(tz)).strftime("%a") for t in got} != days:
             detail += (f" The days differ: Civis ran on {', '.join(sorted(days, key=_DAYS.index))}. In cron, as in "
                        "Civis, the last field counts 0 = Sunday, 1 = Monday, ... 6 = Saturday.")
         return lead + detail
     return ""
+
+
+def _without_summer_time(deployment, tz: str) -> str | None:
+    """The time zone of an active schedule whose clock never changes (`EST`, `Etc/GMT+5`) while ``tz``'s
+    does, if any."""
+    def moves(name: str) -> bool:
+        try:
+            zone = ZoneInfo(name)
+        except (ValueError, KeyError, OSError):
+            return True  # not a zone name this computer knows: Prefect said so already
+        return (datetime(2024, 1, 15, tzinfo=zone).utcoffset() != datetime(2024, 7, 15, tzinfo=zone).utcoffset())
+
+    if not moves(tz):
+        return None
+    for entry in deployment.schedules or []:
+        name = getattr(entry.schedule, "timezone", None)
+        if entry.active and name and name not in ("UTC", "Etc/UTC", "GMT") and not moves(str(name)):
+            return str(name)
+    return None
 
 
 def _in_utc(deployment) -> bool:

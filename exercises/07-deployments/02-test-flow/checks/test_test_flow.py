@@ -138,12 +138,15 @@ def _correct_problem(outcome: dict) -> str:
                 "remove the skip.")
     shown = "\n\n".join(f"{_short(nodeid)} ({'failed' if kind == 'failed' else 'error'}):\n{text.strip()}"
                         for nodeid, kind, text in failures[:2])
+    real = any(NO_WAREHOUSE in f[2] for f in failures)
     hint = (" Your tests read the real warehouse: the checks, like CI, have none. Build the rows each test "
-            "needs with make_warehouse." if any(NO_WAREHOUSE in f[2] for f in failures) else "")
+            "needs with make_warehouse." if real else "")
+    # On the learner's computer the real warehouse is there, so such a test passes: pytest would not show it.
+    see = ("On your computer these tests pass only because warehouse.duckdb is there; CI has no warehouse. "
+           if real else "Run `uv run pytest tests` in this folder to see the same. ")
     return (f"Your tests fail on the course's pipeline.py, which is correct: {len(failures)} test(s) failed or "
             f"could not run.{hint} A test that fails on a correct pipeline raises false alarms: fix the test "
-            "(its data, or the answer it expects). Run `uv run pytest tests` in this folder to see the same. "
-            f"What pytest said:\n\n{shown}")
+            f"(its data, or the answer it expects). {see}What pytest said:\n\n{shown}")
 
 
 def _assert_good_tests(results: dict) -> None:
