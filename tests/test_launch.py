@@ -70,7 +70,10 @@ def started(add_ws):
     first = _flowcamp("check", "add", env=_env(ws))
     assert first.returncode == 0, first.stdout + first.stderr
     _wait_for_worker(ws, timeout=120)  # it imports Prefect's server: slow on a loaded 2-core machine
-    return ws, ex, calc
+    yield ws, ex, calc
+    from flowcamp import services
+
+    services.stop_services(ws)  # not held (with its memory) until the session ends
 
 
 @worker_only
