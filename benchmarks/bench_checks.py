@@ -117,7 +117,9 @@ def main() -> None:
         ws = Workspace(tmp / "ws", course)
         ws.init(seed=4242)
         gitenv = curriculum.no_global_git_env(tmp)
-        env = {**os.environ, **gitenv, "FLOWCAMP_WORKSPACE": str(ws.root), "CI": "true"}
+        # As on a learner's computer: Python keeps its compiled files (some shells here turn that off).
+        learner_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env = {**learner_env, **gitenv, "FLOWCAMP_WORKSPACE": str(ws.root), "CI": "true"}
         # As on a learner's machine: Python may cache bytecode (some sandboxes switch that off globally).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ.update(gitenv)
@@ -153,7 +155,7 @@ def main() -> None:
                 server.stop(ws)
                 restart = timed([*FLOWCAMP, "check", flow_id, "--json"], env=env)
                 print(f"first Prefect check after a server stop: {restart:.2f}s", flush=True)
-            penv = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+            penv = learner_env
             timed([sys.executable, "-c", "import prefect"], env=penv)  # writes bytecode once
             med, _ = median_of(lambda: timed([sys.executable, "-c", "import prefect"], env=penv), args.runs)
             floors.append(("`python -c \"import prefect\"`", med))
