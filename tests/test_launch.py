@@ -62,18 +62,30 @@ def _handed(trace: Path) -> bool:
     return trace.exists() and "worker: command forked" in trace.read_text()
 
 
-@pytest.fixture
-def started(add_ws):
-    """A workspace of the golden course whose worker runs (the first check starts it)."""
-    ws, ex, calc = add_ws
+@pytest.fixture(scope="module")
+def started(golden_course, tmp_path_factory):
+    """A workspace of the golden course whose worker runs (the first check starts it), shared by this
+    module's tests: a worker imports Prefect's server, seconds of a 2-core machine each time."""
+    from flowcamp import services
+    from flowcamp.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("launch") / "ws", golden_course)
+    ws.init(seed=4242)
+    ex = golden_course.get("add")
+    calc = ws.exercise_dir(ex) / "calc.py"
     calc.write_text(RIGHT)
     first = _flowcamp("check", "add", env=_env(ws))
     assert first.returncode == 0, first.stdout + first.stderr
-    _wait_for_worker(ws, timeout=120)  # it imports Prefect's server: slow on a loaded 2-core machine
+    _wait_for_worker(ws, timeout=120)  # slow on a loaded 2-core machine
     yield ws, ex, calc
-    from flowcamp import services
-
     services.stop_services(ws)  # not held (with its memory) until the session ends
+
+
+@pytest.fixture(autouse=True)
+def _right_answer(request):
+    """Each test starts from the right answer (the one before may have left another)."""
+    if "started" in request.fixturenames:
+        request.getfixturevalue("started")[2].write_text(RIGHT)
 
 
 @worker_only
