@@ -2,8 +2,9 @@
 every pull request.
 
 The workflow is read here; its `run:` steps run in learner subprocesses (actions_local.py), in a copy of the
-course's project/ with the learner's .github/ folder, three times: unchanged, with a bug planted in the
-pipeline, and with a password and a key planted in a new file. The .venv the first run made is kept for the
+course's project/ with the learner's .github/ folder, three times: with a change that does not matter (a
+comment, a note), with a bug planted in the pipeline, and with a password and a key planted in a new file
+(the bug and the file are chosen at random for each check run). The .venv the first run made is kept for the
 other two (as a runner's cache would), so only the first installs from scratch.
 """
 
@@ -92,8 +93,8 @@ def _source(learner, dest: Path, plant=None) -> Path:
 
 
 def _runner_root(tmp_path_factory) -> Path:
-    """Where the runner works. A folder of the workspace's own in the user's cache when no other check run uses
-    it: the job folders are emptied first (so every run installs into a new .venv), but Python's compiled files
+    """Where the runner works. A folder of the workspace's own in the system's temporary folder when no other
+    check run uses it: the job folders are emptied first (so every run installs into a new .venv), but Python's compiled files
     of the last run are kept, which saves compiling pytest and DuckDB again. Else a temporary folder."""
     cache = os.environ.get("FLOWCAMP_CACHE")
     if os.environ.get("FLOWCAMP_SANDBOX"):  # cohort grading: the workspace's cache is hidden from learner code
