@@ -58,6 +58,13 @@ def warm_pytest(options: Callable[[Path], list[str]]) -> None:
     gc.collect()
 
 
+def fork() -> int:
+    """``os.fork()``, with Python's output buffers emptied first (a child would print them again)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return os.fork()
+
+
 def as_asked(env: dict[str, str], cwd: str, *signals: int) -> None:
     """In a forked child: a session of its own (a sweep of the parent's processes, or of a check's, never
     reaches it), default handling of ``signals``, and the asker's environment and folder."""

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from flowcamp import proc, reaper, server, wire
-from flowcamp.forking import as_asked, warm_duckdb, warm_pytest
+from flowcamp.forking import as_asked, fork, warm_duckdb, warm_pytest
 from flowcamp.workspace import Workspace
 
 SERVICE = "check-worker"
@@ -293,9 +293,7 @@ def _serve_one(conn: socket.socket, srv: socket.socket, fp: str, zygote, plugin)
         conn.sendall(wire.dumps({"nofork": True}))
         return True
     proc.trace("worker: request read", request["env"])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:
         srv.close()
         conn.close()
@@ -351,9 +349,7 @@ def _fork_command(request: dict, fds: list[int], conn: socket.socket, srv: socke
             os.close(fd)
         conn.sendall(wire.dumps({"refused": True}))
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:
         _command_child(request, fds, conn, srv, zygote)
     for fd in fds:
@@ -407,9 +403,7 @@ def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote)
             or not reaper.one_thread()):
         conn.sendall(wire.dumps({"server": None}))
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
+    pid = fork()
     if pid == 0:
         code = 1
         try:
