@@ -27,6 +27,21 @@ def cli(args: list[str], folder: str) -> dict:
     return {"code": code, "output": out.getvalue()}
 
 
+def worker_once(pool: str, folder: str) -> dict:
+    """`prefect worker start --pool <pool> --run-once` in ``folder``, with a fork server beside it: the flow
+    run's process (the check asks for `python -m flowcamp.warmrun prefect.engine`) is forked from this warm
+    process instead of starting a fresh Python that imports Prefect again. Without the server, the same."""
+    import tempfile
+
+    from flowcamp import warmrun
+
+    server = warmrun.serve(tempfile.mkdtemp(prefix="flowcamp-warmrun-"), heartbeat=False)
+    try:
+        return cli(["worker", "start", "--pool", pool, "--run-once"], folder)
+    finally:
+        warmrun.stop(server)
+
+
 def create_pool(name: str) -> str:
     """Create a process work pool called ``name`` (with the process worker's own job template); its id."""
     from prefect.client.orchestration import get_client

@@ -413,11 +413,12 @@ def test_worker_runs_it(learner, warehouse, pristine, tmp_path_factory):
         run = client.create_flow_run_from_deployment(
             found["deployment"].id, parameters={"warehouse": str(warehouse)}, tags=[CHECK_TAG],
             name="check-worker-runs-it",
-            # One fresh Python for the run instead of two (one for the deployment's pull steps, one for the flow):
-            # the engine runs the pull steps itself. The check's own copy of the warehouse, whatever the yaml says.
-            job_variables={"command": f"{shlex.quote(sys.executable)} -m prefect.engine"})
+            # The engine runs the deployment's pull steps itself (one process for the run, not two), forked
+            # from the worker's own warm learner process (see flowcamp.warmrun). The check's own copy of the
+            # warehouse, whatever the yaml says.
+            job_variables={"command": f"{shlex.quote(sys.executable)} -m flowcamp.warmrun prefect.engine"})
     with learner.elsewhere(found["folder"]) as lrn:
-        done = lrn.load(PROBE).cli(["worker", "start", "--pool", found["pool"], "--run-once"], str(found["folder"]))
+        done = lrn.load(PROBE).worker_once(found["pool"], str(found["folder"]))
     run = _final_run(run.id)
     said = _last_words(done["output"], 8)
     assert run.state is not None and run.state.is_completed(), (
