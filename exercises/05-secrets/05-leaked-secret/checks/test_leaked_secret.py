@@ -307,26 +307,34 @@ def test_rotation_note(repo):
 
 _DRIVER = r"""
 import json, os, subprocess, sys
-clone, mode = sys.argv[1], sys.argv[2]
-os.chdir(clone)
 os.environ.pop("VIRTUAL_ENV", None)
 os.environ.pop("CONDA_PREFIX", None)
+mode = sys.argv[1]
 if mode == "install":
+    os.chdir(sys.argv[2])
     done = subprocess.run([sys.executable, "-m", "pre_commit", "install"], capture_output=True, text=True)
     print(done.stdout + done.stderr)
     sys.exit(done.returncode)
-files = json.loads(sys.argv[3])
+if mode == "commits":  # each attempt in its own clone, all at once; their exit codes and output, in order
+    attempts = json.loads(sys.argv[2])
+    running = [subprocess.Popen([sys.executable, __file__, "commit", json.dumps(a)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for a in attempts]
+    results = []
+    for p in running:
+        out, _ = p.communicate(timeout=100)
+        results.append([p.returncode, out])
+    print(json.dumps(results))
+    sys.exit(0)
+attempt = json.loads(sys.argv[2])
+os.chdir(attempt["clone"])
+files = attempt["files"]
 for rel, text in files.items():
     os.makedirs(os.path.dirname(rel) or ".", exist_ok=True)
     with open(rel, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
 subprocess.run(["git", "add", *files], check=True, capture_output=True)
-done = subprocess.run(["git", "commit", "-m", sys.argv[4]], capture_output=True, text=True, timeout=90)
+done = subprocess.run(["git", "commit", "-m", attempt["message"]], capture_output=True, text=True, timeout=90)
 print(done.stdout + done.stderr)
-if done.returncode != 0:
-    subprocess.run(["git", "reset", "-q"], capture_output=True)
-    for rel in files:
-        os.remove(rel)
 sys.exit(done.returncode)
 """
 
@@ -390,10 +398,15 @@ def _config_problem(text: str) -> str | None:
     return None
 
 
-def _attempt(learner, clone, env, files, message):
-    done = learner.run(["python", "-c", _DRIVER, str(clone), "commit", json.dumps(files), message], env=env,
-                       timeout=120)
-    return done.returncode, (done.stdout + done.stderr).strip()
+def _attempts(learner, driver: Path, env: dict, attempts: list[dict]) -> list[tuple[int, str]]:
+    """Try each commit ({"clone", "files", "message"}) at once, each in its own clone: exit code and output."""
+    done = learner.run(["python", str(driver), "commits", json.dumps(attempts)], env=env, timeout=120)
+    try:
+        results = json.loads(done.stdout.strip().splitlines()[-1])
+        return [(int(code), str(out).strip()) for code, out in results]
+    except (ValueError, IndexError, TypeError):
+        raise AssertionError("The commits with your hook installed did not finish:\n"
+                             + _tail(done.stdout + done.stderr)) from None
 
 
 def _made_up() -> str:
@@ -422,26 +435,45 @@ def test_hook_blocks_new_secrets(repo, learner):
     problem = _config_problem(text)
     assert problem is None, problem
 
+    key, password = plant_secret(_made_up()), plant_secret(_made_up())
+    tries = [
+        ("export_volunteers.py", {"export_volunteers.py": f'MOBILIZE_API_KEY = "{key}"\n'}, key, "an API key"),
+        ("deploy/prod.yml", {"deploy/prod.yml": f"warehouse:\n  user: etl_nightly\n  password: {password}\n"},
+         password, "a password"),
+    ]
+    harmless = {
+        "no_shows_by_month.sql": "-- No-shows per month.\nSELECT date_trunc('month', e.starts_at) AS month,\n"
+                                 "       COUNT(*) AS no_shows\nFROM mobilize.signups AS s\n"
+                                 "JOIN mobilize.events AS e USING (event_id)\nWHERE s.status = 'no_show'\n"
+                                 "GROUP BY 1\nORDER BY 1;\n",
+        "partners.py": '"""The partner sync reads its key from the environment."""\n\nimport os\n\n\n'
+                       'def api_key() -> str:\n    return os.environ["MOBILIZE_API_KEY"]\n',
+    }
     with tempfile.TemporaryDirectory(prefix="flowcamp-hook-") as tmp:
         home = Path(tmp)
-        clone = home / "pipeline"
-        project.git("clone", "-q", "--no-hardlinks", "--template=", str(project.path), str(clone))
         env = _plain_terminal_env(home)
-        done = learner.run(["python", "-c", _DRIVER, str(clone), "install"], env=env, timeout=60)
+        driver = home / "driver.py"
+        driver.write_text(_DRIVER, encoding="utf-8")
+        # Three fresh clones of the learner's repository, the hook installed by pre-commit in the first and
+        # the same hook files in the others: the three commits (two secrets, one harmless change) are tried
+        # at once, each in a clone of its own.
+        clones = [home / f"pipeline-{n}" for n in range(3)]
+        for clone in clones:
+            project.git("clone", "-q", "--no-hardlinks", "--template=", str(project.path), str(clone))
+        done = learner.run(["python", str(driver), "install", str(clones[0])], env=env, timeout=60)
         assert done.returncode == 0, (
             "`pre-commit install` failed in a fresh clone of your repository:\n" + _tail(done.stdout + done.stderr)
         )
-        cloned = Repo(clone)
-        start = cloned.head()
+        installed = clones[0] / ".git" / "hooks"
+        for clone in clones[1:]:
+            shutil.copytree(installed, clone / ".git" / "hooks", symlinks=True, dirs_exist_ok=True)
+        repos = [Repo(clone) for clone in clones]
+        start = repos[2].head()
+        named = [(what, files) for what, files, _value, _why in tries] + [("the no-shows report", harmless)]
+        results = _attempts(learner, driver, env, [{"clone": str(clone), "files": files, "message": f"Add {what}"}
+                                                   for clone, (what, files) in zip(clones, named)])
 
-        key, password = plant_secret(_made_up()), plant_secret(_made_up())
-        tries = [
-            ("export_volunteers.py", {"export_volunteers.py": f'MOBILIZE_API_KEY = "{key}"\n'}, key),
-            ("deploy/prod.yml", {"deploy/prod.yml": f"warehouse:\n  user: etl_nightly\n  password: {password}\n"},
-             password),
-        ]
-        for (what, files, value), why in zip(tries, ["an API key", "a password"]):
-            code, output = _attempt(learner, clone, env, files, f"Add {what}")
+        for (what, _files, value, why), cloned, (code, output) in zip(tries, repos, results):
             slipped = bool(_commits_with(cloned, value))
             assert not slipped, (
                 f"In a fresh clone of your repository, with your hook installed, a commit of a new {what} went "
@@ -450,15 +482,8 @@ def test_hook_blocks_new_secrets(repo, learner):
             )
             assert code != 0, f"Committing a new {what} with a secret in it ended oddly:\n{_tail(output)}"
 
-        harmless = {
-            "no_shows_by_month.sql": "-- No-shows per month.\nSELECT date_trunc('month', e.starts_at) AS month,\n"
-                                     "       COUNT(*) AS no_shows\nFROM mobilize.signups AS s\n"
-                                     "JOIN mobilize.events AS e USING (event_id)\nWHERE s.status = 'no_show'\n"
-                                     "GROUP BY 1\nORDER BY 1;\n",
-            "partners.py": '"""The partner sync reads its key from the environment."""\n\nimport os\n\n\n'
-                           'def api_key() -> str:\n    return os.environ["MOBILIZE_API_KEY"]\n',
-        }
-        code, output = _attempt(learner, clone, env, harmless, "Add the no-shows report")
+        code, output = results[2]
+        cloned = repos[2]
         moved = cloned.head() != start and "no_shows_by_month.sql" in cloned.files_at("HEAD")
         if code != 0 or not moved:
             missing = re.search(r"Executable `([^`]+)` not found", output)
