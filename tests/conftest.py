@@ -28,12 +28,22 @@ def _no_global_git(tmp_path_factory):
 
 
 def _stop_services_under(base: Path) -> None:
-    """Every service (warm check worker, server, watchdog) a test's workspace started is stopped at the end."""
+    """Every service (warm check worker, server, watchdog) a test's workspace started is stopped at the end.
+    And review-ci's check keeps a runner folder per workspace in the system's temporary folder (outside the
+    course: see _outside_any_project in its checks): the test workspaces' go too."""
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+
     from flowcamp import services
     from flowcamp.workspace import Workspace
 
-    for registry in base.rglob(".flowcamp/services.json"):
-        services.stop_services(Workspace(registry.parent.parent, None))
+    for state in base.rglob(".flowcamp"):
+        if (state / "services.json").is_file():
+            services.stop_services(Workspace(state.parent, None))
+        digest = hashlib.sha256(str((state / "cache").resolve()).encode()).hexdigest()[:12]
+        shutil.rmtree(Path(tempfile.gettempdir()) / f"flowcamp-review-ci-{os.getuid()}-{digest}", ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -38,10 +38,10 @@ PROBE = textwrap.dedent("""
 # The process that serves: it imports a marker module (its "warm" state), starts the server, then runs
 # the commands a test gives it as a Prefect worker would start a flow run's process, and reports.
 HOST = textwrap.dedent("""
-    import json, os, subprocess, sys, tempfile
+    import json, os, subprocess, sys
     import warm_marker
     from flowcamp import warmrun
-    server = warmrun.serve(tempfile.mkdtemp(), modules=("warm_probe",)) if sys.argv[1] == "served" else None
+    server = warmrun.serve(modules=("warm_probe",)) if sys.argv[1] == "served" else None
     print(json.dumps({"server": server, "env": os.environ.get(warmrun.ENV)}), flush=True)
     for line in sys.stdin:
         args, env_value, cwd = json.loads(line)
@@ -149,6 +149,14 @@ def _start_sleeper(modules, server_env):
     return p, int(words[1])
 
 
+def test_stop_ends_the_server_and_removes_its_folder(modules):
+    host = Host(modules, "served")
+    path, pid = host.started["env"], host.started["server"]
+    assert os.path.exists(path) and _pid_alive(pid)
+    host.close()  # the host calls warmrun.stop()
+    assert not os.path.exists(os.path.dirname(path)) and not _pid_alive(pid)
+
+
 def test_signals_reach_the_module_and_it_dies_with_the_command(modules, served):
     p, pid = _start_sleeper(modules, served.started["env"])
     assert pid != p.pid and _pid_alive(pid)
@@ -178,12 +186,12 @@ def test_a_missing_server_means_a_fresh_python(modules, tmp_path):
     assert got["warm"] is False and got["env"] == "v" and got["cwd"] == str(tmp_path)
 
 
-def test_no_server_where_the_process_runs_threads(tmp_path):
-    code = textwrap.dedent(f"""
+def test_no_server_where_the_process_runs_threads():
+    code = textwrap.dedent("""
         import threading, time
         from flowcamp import warmrun
         threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
-        print(warmrun.serve({str(tmp_path)!r}))
+        print(warmrun.serve())
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "None", done.stderr

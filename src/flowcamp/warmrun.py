@@ -102,26 +102,29 @@ def main() -> None:
 # ------------------------------------------------------------------------------------- the server
 
 
-def serve(folder: str, modules: tuple[str, ...] = ("prefect.engine",), heartbeat: bool = True) -> int | None:
-    """Start a fork server for ``modules``, forked from this process, listening in ``folder`` (private to
-    this user); set :data:`ENV` in this process's environment so the commands it starts find it.
+def serve(modules: tuple[str, ...] = ("prefect.engine",), heartbeat: bool = True) -> int | None:
+    """Start a fork server for ``modules``, forked from this process, listening in a new folder private to
+    this user; set :data:`ENV` in this process's environment so the commands it starts find it.
     ``heartbeat=False``: a Prefect flow run sends no heartbeats (a check's run needs none, and its process
     then ends up to a second sooner, as :meth:`flowcamp.learnerhost.Host._run_settings` does). Its pid,
     or None when this process cannot fork safely (then those commands start fresh Pythons). It stops when
     this process ends, or with :func:`stop`."""
+    import tempfile
+
     from flowcamp import reaper
     from flowcamp.forking import fork
 
     if not sys.platform.startswith("linux") or os.environ.get("FLOWCAMP_NO_FORK") == "1" or not reaper.one_thread():
         return None
+    folder = tempfile.mkdtemp(prefix="flowcamp-warmrun-")  # 0700
     path = os.path.join(folder, "warmrun.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        os.chmod(folder, 0o700)
         listener.bind(path)
         listener.listen(8)
     except OSError:
         listener.close()
+        os.rmdir(folder)
         return None
     owner = os.getpid()
     pid = fork()
@@ -133,8 +136,15 @@ def serve(folder: str, modules: tuple[str, ...] = ("prefect.engine",), heartbeat
 
 
 def stop(pid: int | None) -> None:
-    """Stop a fork server :func:`serve` started (what it started is the check's sweep's)."""
-    os.environ.pop(ENV, None)
+    """Stop a fork server :func:`serve` started, and remove its folder (what it started is the check's
+    sweep's)."""
+    path = os.environ.pop(ENV, None)
+    if path and os.path.basename(os.path.dirname(path)).startswith("flowcamp-warmrun-"):
+        try:
+            os.unlink(path)
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
     if pid:
         try:
             os.kill(pid, signal.SIGKILL)

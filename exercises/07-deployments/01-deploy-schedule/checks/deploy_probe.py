@@ -31,11 +31,9 @@ def worker_once(pool: str, folder: str) -> dict:
     """`prefect worker start --pool <pool> --run-once` in ``folder``, with a fork server beside it: the flow
     run's process (the check asks for `python -m flowcamp.warmrun prefect.engine`) is forked from this warm
     process instead of starting a fresh Python that imports Prefect again. Without the server, the same."""
-    import tempfile
-
     from flowcamp import warmrun
 
-    server = warmrun.serve(tempfile.mkdtemp(prefix="flowcamp-warmrun-"), heartbeat=False)
+    server = warmrun.serve(heartbeat=False)
     try:
         return cli(["worker", "start", "--pool", pool, "--run-once"], folder)
     finally:
