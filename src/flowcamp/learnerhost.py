@@ -293,19 +293,25 @@ def _child(fds: list[int], learner_dir: str) -> None:
 # parameters): done once in the warm parent, so no learner process pays for it.
 PREFECT_WARM_MODULES = ("prefect.flows", "prefect.tasks", "prefect.flow_engine", "prefect.task_engine",
                         "prefect.client.orchestration", "prefect.events.worker", "prefect.logging.handlers",
-                        "prefect.states", "fastapi.encoders",
-                        # and what a deployment check's learner process runs: `prefect deploy`, and a process
-                        # worker whose flow runs are forked from it (flowcamp.warmrun): 0.8 s
-                        "prefect.cli._app", "prefect.cli.deploy", "prefect.cli.worker", "prefect.workers.process",
-                        "prefect.deployments.runner", "prefect.engine")
+                        "prefect.states", "fastapi.encoders")
+# ``prefect-worker`` in a preload: what a deployment check's learner process runs as well, `prefect deploy`
+# and a process worker whose flow runs are forked from it (flowcamp.warmrun), with Prefect's integrations
+# loaded (see _load_prefect_collections). 1-1.5 s more warm-up: worth it in the warm worker's learner parent,
+# which lives across checks, not in a single check's.
+PREFECT_WORKER = "prefect-worker"
+PREFECT_WORKER_MODULES = ("prefect.cli._app", "prefect.cli.deploy", "prefect.cli.worker", "prefect.workers.process",
+                          "prefect.deployments.runner", "prefect.engine")
 
 
 def warm_up(preload: str) -> None:
     """Import what learner files will import (``preload``: comma-separated module names), and for Prefect
     what a first flow run would import and build. Starts no thread and talks to no server."""
     names = list(filter(None, preload.split(",")))
+    worker = PREFECT_WORKER in names
+    if worker:
+        names.remove(PREFECT_WORKER)
     if "prefect" in names:
-        names += PREFECT_WARM_MODULES
+        names += PREFECT_WARM_MODULES + (PREFECT_WORKER_MODULES if worker else ())
     for name in names:
         try:
             importlib.import_module(name)
@@ -328,7 +334,8 @@ def warm_up(preload: str) -> None:
             _warm.serialize_parameters({"x": 1})
         except Exception:  # noqa: BLE001 - only a warm-up
             pass
-        _load_prefect_collections()
+        if worker:
+            _load_prefect_collections()
 
 
 # A numerical library's thread pool, started as it loads, would make the warm parent unsafe to fork: each
