@@ -13,6 +13,24 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """`--dist loadgroup` runs the tests of one `xdist_group` on one worker, so a module's costly fixture (a
+    graded cohort, say) is made once. pytest-xdist does it by adding "@group" to each such test's node id, but
+    pytest 9 keeps node ids elsewhere, so its change is lost and the fixture is made on every worker: the same
+    change here, where pytest 9 keeps them."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_global_git(tmp_path_factory):
     """Tests run as on a new learner's machine: no global or system git configuration."""

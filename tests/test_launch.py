@@ -21,6 +21,7 @@ from flowcamp import launch
 from test_runtime import RIGHT, _alive, _wait_for_worker, worker_only
 
 WRONG = "def add(a, b):\n    return a * b\n"
+pytestmark = pytest.mark.xdist_group("launch")  # one warm worker (the `started` fixture) for the module
 
 
 def test_only_plain_check_lines_are_handed_over():

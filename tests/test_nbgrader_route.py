@@ -252,6 +252,7 @@ def both_routes(course, ex, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("nbgrader-route")  # both routes graded once
 def test_collect_places_every_notebook_and_adds_the_students(both_routes):
     from nbgrader.api import Gradebook
 
@@ -270,6 +271,7 @@ def test_collect_places_every_notebook_and_adds_the_students(both_routes):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("nbgrader-route")  # both routes graded once
 def test_honest_answers_score_the_same_both_ways(both_routes):
     who, nbg, fc = both_routes["who"], both_routes["nbgrader"], both_routes["flowcamp"]
     honest = [sid for sid, answer in who.items() if answer != "wrong-fake-warehouse" and not answer.startswith("cheat")]
@@ -282,6 +284,7 @@ def test_honest_answers_score_the_same_both_ways(both_routes):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("nbgrader-route")  # both routes graded once
 def test_cheats_fool_nbgrader_but_not_flowcamp(both_routes):
     nbg, fc = both_routes["nbgrader"], both_routes["flowcamp"]
     for sid in ("cheat-skip-checks@example.org", "wrong-fake-warehouse@example.org"):
@@ -290,6 +293,7 @@ def test_cheats_fool_nbgrader_but_not_flowcamp(both_routes):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("nbgrader-route")  # both routes graded once
 def test_collect_again_prints_the_nbgrader_commands(both_routes):
     """The command itself, after a first autograde: where things went, what was skipped, what to run next."""
     nbc, subs = both_routes["course"], both_routes["subs"]
