@@ -38,6 +38,11 @@ CASES = {
         "When the clocks change in spring and autumn, the runs stay at the Civis job's local time": (
             [r"time zone, `EST`, has no summer time", r'Use `timezone: "America/New_York"`'], []),
     },
+    ("leaked-secret", "wrong-hook-keywords-only"): {
+        "The committed pre-commit hook refuses a commit with a new secret and lets a harmless one through": (
+            [r"a commit of a new nightly_export\.sh went through, with a password inside a database address",
+             r"run detect-secrets"], ["fcsecret"]),
+    },
     ("env-settings", "wrong-user-typo"): {
         CREDENTIALS: ([r"^Your code asked for (VAN_\w+?)_USER, which is not set; the variables that are set are "
                        r"\1_USERNAME and \1_PASSWORD\. Did you mean \1_USERNAME\?"],

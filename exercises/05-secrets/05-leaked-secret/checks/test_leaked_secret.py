@@ -409,6 +409,17 @@ def _attempts(learner, driver: Path, env: dict, attempts: list[dict]) -> list[tu
                              + _tail(done.stdout + done.stderr)) from None
 
 
+def _uncommitted(project) -> str:
+    """A sentence for a learner whose .pre-commit-config.yaml on disk is not the one in their last commit
+    (the check uses the committed one, as a clone gets it)."""
+    on_disk = project.path / CONFIG
+    committed = (project.show("HEAD", CONFIG) or "").replace("\r\n", "\n")
+    if on_disk.is_file() and on_disk.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n") != committed:
+        return (f" Note: your {CONFIG} has changes you have not committed. This check uses the committed one, "
+                f"as everyone who clones the repository gets it: `git add {CONFIG}`, commit, then check again.")
+    return ""
+
+
 def _made_up() -> str:
     """A new fake secret that looks like a real one (no course prefix a hook could look for)."""
     alphabet = string.ascii_letters + string.digits
@@ -433,13 +444,18 @@ def test_hook_blocks_new_secrets(repo, learner):
             "that runs detect-secrets, install it with `uv run pre-commit install`, and commit the file."
         )
     problem = _config_problem(text)
-    assert problem is None, problem
+    assert problem is None, problem + _uncommitted(project)
 
-    key, password = plant_secret(_made_up()), plant_secret(_made_up())
+    key, password, in_address = plant_secret(_made_up()), plant_secret(_made_up()), plant_secret(_made_up())
     tries = [
         ("export_volunteers.py", {"export_volunteers.py": f'MOBILIZE_API_KEY = "{key}"\n'}, key, "an API key"),
         ("deploy/prod.yml", {"deploy/prod.yml": f"warehouse:\n  user: etl_nightly\n  password: {password}\n"},
          password, "a password"),
+        # As Civis container scripts often held it: inside the database address, with no word like "password"
+        # next to it, which detect-secrets finds and a hook that only looks for such words does not.
+        ("nightly_export.sh", {"nightly_export.sh": "#!/bin/sh\n# The nightly export, as the Civis job ran it.\n"
+                               f'psql "postgresql://etl_nightly:{in_address}@warehouse.example.org:5439/events" '
+                               "-f export.sql\n"}, in_address, "a password inside a database address"),
     ]
     harmless = {
         "no_shows_by_month.sql": "-- No-shows per month.\nSELECT date_trunc('month', e.starts_at) AS month,\n"
@@ -454,10 +470,10 @@ def test_hook_blocks_new_secrets(repo, learner):
         env = _plain_terminal_env(home)
         driver = home / "driver.py"
         driver.write_text(_DRIVER, encoding="utf-8")
-        # Three fresh clones of the learner's repository, the hook installed by pre-commit in the first and
-        # the same hook files in the others: the three commits (two secrets, one harmless change) are tried
-        # at once, each in a clone of its own.
-        clones = [home / f"pipeline-{n}" for n in range(3)]
+        # Fresh clones of the learner's repository, the hook installed by pre-commit in the first and the same
+        # hook files in the others: the commits (three secrets, one harmless change) are tried at once, each in
+        # a clone of its own.
+        clones = [home / f"pipeline-{n}" for n in range(len(tries) + 1)]
         for clone in clones:
             project.git("clone", "-q", "--no-hardlinks", "--template=", str(project.path), str(clone))
         done = learner.run(["python", str(driver), "install", str(clones[0])], env=env, timeout=60)
@@ -468,22 +484,28 @@ def test_hook_blocks_new_secrets(repo, learner):
         for clone in clones[1:]:
             shutil.copytree(installed, clone / ".git" / "hooks", symlinks=True, dirs_exist_ok=True)
         repos = [Repo(clone) for clone in clones]
-        start = repos[2].head()
+        start = repos[-1].head()
         named = [(what, files) for what, files, _value, _why in tries] + [("the no-shows report", harmless)]
         results = _attempts(learner, driver, env, [{"clone": str(clone), "files": files, "message": f"Add {what}"}
                                                    for clone, (what, files) in zip(clones, named)])
 
         for (what, _files, value, why), cloned, (code, output) in zip(tries, repos, results):
             slipped = bool(_commits_with(cloned, value))
+            address = "address" in why
             assert not slipped, (
                 f"In a fresh clone of your repository, with your hook installed, a commit of a new {what} went "
-                f"through, with {why} in it. Your hook must catch passwords and keys in every kind of file: "
-                f"run detect-secrets, and check `files:`, `types:`, `exclude:` or `stages:` in {CONFIG}."
+                f"through, with {why} in it"
+                + (" (`postgresql://user:PASSWORD@host/...`), with no word like `password` next to it. "
+                   "detect-secrets finds a password in an address; a hook that looks for such words does not: run "
+                   "detect-secrets (`entry: uv run detect-secrets-hook`)." if address else
+                   ". Your hook must catch passwords and keys in every kind of file: run detect-secrets, and check "
+                   f"`files:`, `types:`, `exclude:` or `stages:` in {CONFIG}.")
+                + _uncommitted(project)
             )
             assert code != 0, f"Committing a new {what} with a secret in it ended oddly:\n{_tail(output)}"
 
-        code, output = results[2]
-        cloned = repos[2]
+        code, output = results[-1]
+        cloned = repos[-1]
         moved = cloned.head() != start and "no_shows_by_month.sql" in cloned.files_at("HEAD")
         if code != 0 or not moved:
             missing = re.search(r"Executable `([^`]+)` not found", output)
@@ -501,7 +523,7 @@ def test_hook_blocks_new_secrets(repo, learner):
             raise AssertionError(
                 "Your hook also refused a harmless commit (a SQL file, and Python code that reads a key from the "
                 "environment), in a terminal where the course's environment is not active. What it said:\n"
-                + _tail(output)
+                + _tail(output) + _uncommitted(project)
             )
 
 

@@ -1,5 +1,5 @@
 # No detect-secrets: pre-commit's built-in pygrep language, which needs no environment at all, with a
-# regular expression for quoted or YAML secrets. os.getenv inside production_url. The printing cell is
+# regular expression for quoted or YAML secrets and for a password inside an address (user:password@host). os.getenv inside production_url. The printing cell is
 # deleted from the notebook (with a small script) instead of changed. Today's date in the note.
 set -euo pipefail
 cd pipeline
@@ -31,7 +31,7 @@ repos:
       - id: no-secrets
         name: No passwords or keys in commits
         language: pygrep
-        entry: '(?i)(password|passwd|secret|api_?key|token)["'']?\s*[:=]\s*["'']?[A-Za-z0-9_\-]{8,}["'']?\s*$'
+        entry: '(?i)(password|passwd|secret|api_?key|token)["'']?\s*[:=]\s*["'']?[A-Za-z0-9_\-]{8,}["'']?\s*$|://[^:/\s"'']+:[^@/\s"'']+@'
 CFG
 python -m pre_commit install
 git add settings.py explore_attendance.ipynb ROTATION.md .pre-commit-config.yaml
