@@ -47,6 +47,15 @@ def _pipeline(repo):
 # ------------------------------------------------------------------ where the password still is
 
 
+def _first_line(cell: dict, secret: str) -> str:
+    """', the one that starts `print("Connecting to", ...`': the cell's first line of code, to find it by
+    (the secret, if it is in that line, left out)."""
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "").replace(secret, "...")
+    return f", the one that starts `{first[:50]}`" if first else ""
+
+
 def _where_in_text(path: str, text: str, secret: str) -> str | None:
     """'settings.py, line 13' or 'explore_attendance.ipynb, the output of cell 2' (never the value)."""
     if secret not in text:
@@ -59,10 +68,11 @@ def _where_in_text(path: str, text: str, secret: str) -> str | None:
         for n, cell in enumerate(cells if isinstance(cells, list) else [], 1):
             if not isinstance(cell, dict):
                 continue
+            which = f"cell {n} (counting every cell from the top{_first_line(cell, secret)})"
             if secret in json.dumps(cell.get("outputs", []), ensure_ascii=False):
-                return f"{path}, in the output of cell {n} (clear the notebook's outputs)"
+                return f"{path}, in the output of {which}: clear the notebook's outputs"
             if secret in json.dumps(cell.get("source", ""), ensure_ascii=False):
-                return f"{path}, in the code of cell {n}"
+                return f"{path}, in the code of {which}"
     line = text[: text.index(secret)].count("\n") + 1
     return f"{path}, line {line}"
 
