@@ -130,6 +130,19 @@ def _wait_for_worker(ws, timeout: float = 30) -> int:
 
 
 @worker_only
+def test_memory_a_learner_process_shares_with_its_warm_parent_is_not_counted_as_its_own(add_ws, monkeypatch):
+    ws, ex, calc = add_ws
+    calc.write_text(RIGHT)
+    run_check(ws, ex)  # starts the worker
+    _wait_for_worker(ws)
+    # Below the warm learner parent's resident size (DuckDB, Prefect: 120 MB or more), which a forked learner
+    # process shares; its own memory is a few MB.
+    monkeypatch.setenv("FLOWCAMP_MEMORY_MB", "100")
+    result = run_check(ws, ex)
+    assert result.status is Status.PASS, result.to_json()
+
+
+@worker_only
 def test_the_worker_gives_the_same_results_as_a_cold_check(add_ws, monkeypatch):
     ws, ex, calc = add_ws
     monkeypatch.setenv("FLOWCAMP_WORKER", "0")

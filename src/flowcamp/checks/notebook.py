@@ -213,7 +213,7 @@ class Kernel:
             if now >= next_look:
                 next_look = now + 0.5
                 problem = self.died()
-                if problem is None and reaper.tree_rss_bytes(self.popen.pid) > limit:
+                if problem is None and reaper.tree_memory_bytes(self.popen.pid, over=limit) > limit:
                     problem = (f"Your notebook used more than {limit // (1024 * 1024)} MB of memory and was "
                                "stopped. Does a cell load a whole table when it needs a few rows?")
                 if problem is None and now > deadline:

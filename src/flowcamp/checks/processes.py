@@ -254,7 +254,7 @@ class Channel:
                     raise LearnerError(self._died())
                 self._buffer += chunk
                 continue
-            if reaper.tree_rss_bytes(self.pid) > limit:
+            if reaper.tree_memory_bytes(self.pid, over=limit) > limit:
                 self.kill()
                 raise LearnerError(f"Your code used more than {limit // (1024 * 1024)} MB of memory and was "
                                    "stopped. Does it load a whole table when it needs a few rows, or keep "
