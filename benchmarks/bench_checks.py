@@ -43,7 +43,7 @@ EXERCISE_TARGETS = {"deploy-schedule": 10.0, "test-flow": 10.0, "retries-alerts"
 # `import prefect`: what the check itself adds.
 TOOL_MARGIN = 0.6
 TOOL_FLOORS = {"review-ci": "the workflow's steps by hand, three runs (a fresh .venv first)",
-               "leaked-secret": "the hook by hand: `pre-commit install` and three commits"}
+               "leaked-secret": "the hook by hand: `pre-commit install` and four commits (three stopped)"}
 OTHER_TARGET = 0.6
 # On a slower machine: the same margins over the floors measured in the same run (issue 7).
 MARGINS = {"prefect": ("`import prefect`", 0.6), "code": ("`flowcamp --help`", 0.25),
@@ -79,7 +79,9 @@ def wait_for_worker(ws: Workspace, timeout: float = 120.0) -> None:
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+    who = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
+           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, env={**os.environ, **who})
 
 
 def tools_by_hand(ws: Workspace, ex, tmp: Path, env: dict) -> float:
@@ -96,23 +98,41 @@ def tools_by_hand(ws: Workspace, ex, tmp: Path, env: dict) -> float:
         steps = ["uv sync --locked -q", "uv run pytest -q",
                  "git ls-files -z | xargs -0 uv run detect-secrets-hook --baseline .secrets.baseline"]
         runs = [steps, steps[:2], steps]  # the unchanged project, the planted bug (fails at the tests), the secret
-        cenv = {**env, "UV_OFFLINE": "1", "CI": "true"}
+        # Python's compiled files kept from one measurement to the next, as the check keeps them (a fresh
+        # .venv each time, but not a fresh compile of pytest and DuckDB).
+        cenv = {**env, "UV_OFFLINE": "1", "CI": "true", "PYTHONPYCACHEPREFIX": str(tmp / "by-hand-pycache")}
         cenv.pop("VIRTUAL_ENV", None)
         t0 = time.perf_counter()
-        for run in runs:
-            subprocess.run(["bash", "-ec", " && ".join(run)], cwd=work, env=cenv, capture_output=True)
-        return time.perf_counter() - t0
+        codes = [subprocess.run(["bash", "-ec", " && ".join(run)], cwd=work, env=cenv, capture_output=True).returncode
+                 for run in runs]
+        took = time.perf_counter() - t0
+        if codes != [0, 0, 0]:  # the unchanged project passes every step (the planted changes are not made here)
+            raise RuntimeError(f"review-ci's steps by hand failed: {codes}")
+        return took
     # leaked-secret: a fresh clone, `pre-commit install`, then three commits one after another
     _git(tmp, "clone", "-q", "--template=", str(ws.exercise_dir(ex) / "pipeline"), str(work))
-    henv = {**env, "PRE_COMMIT_HOME": str(tmp / "pre-commit-cache"), "UV_OFFLINE": "1", "UV_PROJECT": str(ROOT)}
+    henv = {**env, "PRE_COMMIT_HOME": str(tmp / "pre-commit-cache"), "UV_OFFLINE": "1", "UV_PROJECT": str(ROOT),
+            "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
+            "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=work, env=henv, capture_output=True)
-    for name, text in (("a.py", 'API_KEY = "aZ8kQ2mP9vL3nR7tQx7"\n'), ("b.yml", "password: hQ3xZ9mK2pL7vR4wQx7\n"),
-                       ("c.sql", "SELECT 1;\n")):
+    subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=work, env=henv, capture_output=True,
+                   check=True)
+    codes = []
+    for name, text in (("a.py", 'API_KEY = "aZ8kQ2mP9vL3nR7tQx7"\n'),
+                       ("b.yml", "warehouse:\n  password: hQ3xZ9mK2pL7vR4wQx7\n"),
+                       ("c.sh", 'psql "postgresql://etl:pZ4kW8nQ2xR6tY1mQx7@db.example.org/events"\n'),
+                       ("d.sql", "SELECT 1;\n")):
         (work / name).write_text(text, encoding="utf-8")
         _git(work, "add", name)
-        subprocess.run(["git", "commit", "-q", "-m", f"add {name}"], cwd=work, env=henv, capture_output=True)
-    return time.perf_counter() - t0
+        codes.append(subprocess.run(["git", "commit", "-q", "-m", f"add {name}"], cwd=work, env=henv,
+                                    capture_output=True).returncode)
+        if codes[-1]:
+            _git(work, "reset", "-q")
+            (work / name).unlink()
+    took = time.perf_counter() - t0
+    if [bool(c) for c in codes] != [True, True, True, False]:  # the three secrets stopped, the SQL committed
+        raise RuntimeError(f"leaked-secret's hook by hand did not behave: exit codes {codes}")
+    return took
 
 
 def median_of(fn, runs: int) -> tuple[float, list[float]]:
