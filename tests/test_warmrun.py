@@ -15,6 +15,7 @@ import time
 import pytest
 
 from flowcamp import warmrun
+from test_runtime import _alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork servers are Linux-only")
 
@@ -127,18 +128,6 @@ def test_a_module_it_was_not_started_for_runs_fresh(served, tmp_path):
     assert done["code"] == 0 and "json.tool" in done["out"] + done["err"]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _start_sleeper(modules, server_env):
     env = {**os.environ, warmrun.ENV: server_env,
            "PYTHONPATH": f"{modules}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
@@ -152,28 +141,28 @@ def _start_sleeper(modules, server_env):
 def test_stop_ends_the_server_and_removes_its_folder(modules):
     host = Host(modules, "served")
     path, pid = host.started["env"], host.started["server"]
-    assert os.path.exists(path) and _pid_alive(pid)
+    assert os.path.exists(path) and _alive(pid)
     host.close()  # the host calls warmrun.stop()
-    assert not os.path.exists(os.path.dirname(path)) and not _pid_alive(pid)
+    assert not os.path.exists(os.path.dirname(path)) and not _alive(pid)
 
 
 def test_signals_reach_the_module_and_it_dies_with_the_command(modules, served):
     p, pid = _start_sleeper(modules, served.started["env"])
-    assert pid != p.pid and _pid_alive(pid)
+    assert pid != p.pid and _alive(pid)
     p.send_signal(signal.SIGTERM)
     assert p.wait(10) == -signal.SIGTERM  # it ended as the module's process did
     deadline = time.monotonic() + 5
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_alive(pid)
+    assert not _alive(pid)
 
     p, pid = _start_sleeper(modules, served.started["env"])
     p.kill()  # cannot be passed on: the module's process goes with it all the same
     p.wait(10)
     deadline = time.monotonic() + 5
-    while _pid_alive(pid) and time.monotonic() < deadline:
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _pid_alive(pid)
+    assert not _alive(pid)
 
 
 def test_a_missing_server_means_a_fresh_python(modules, tmp_path):

@@ -23,6 +23,7 @@ import socket
 import sys
 
 from flowcamp import places
+from flowcamp.warmrun import read_answer as _answer  # one newline-ended JSON object
 
 HANDED = ("check",)  # the commands handed to the worker
 FLAGS = {"check": ("--json",)}  # the options each may have; anything else is the usual way's to judge
@@ -63,17 +64,6 @@ def _connect(root: str) -> socket.socket | None:
         return sock
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _answer(sock: socket.socket) -> dict:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise OSError("the check worker went away")
-        data += chunk
-    answer = json.loads(data)
-    return answer if isinstance(answer, dict) else {}
 
 
 def request(argv: list[str]) -> dict:
