@@ -41,6 +41,35 @@ def test_course_has_no_problems():
     assert curriculum.problems(COURSE) == []
 
 
+def test_the_warm_workers_learner_parent_covers_every_exercises_preload():
+    """An exercise's ``preload`` the warm worker's learner parent lacks would make each of its checks start a
+    cold learner parent of its own (about a second more), with no error to show for it."""
+    from flowcamp.checks.processes import Zygote
+    from flowcamp.kinds.base import learner_preload
+    from flowcamp.worker import LEARNER_PRELOAD
+
+    parent = Zygote.__new__(Zygote)  # covers() only: no process
+    parent.preload = LEARNER_PRELOAD
+    assert [ex.id for ex in EXERCISES if ex.preload], "no exercise uses preload: this test proves nothing"
+    for ex in EXERCISES:
+        assert parent.covers(learner_preload(ex, "duckdb")["FLOWCAMP_LEARNER_PRELOAD"]), ex.id
+
+
+def test_exercise_toml_preload_must_name_modules(tmp_path):
+    import shutil
+
+    root = tmp_path / "course"
+    src = EXERCISES[0].source_dir
+    shutil.copytree(src, root / "exercises" / EXERCISES[0].path)
+    toml = root / "exercises" / EXERCISES[0].path / "exercise.toml"
+    text = toml.read_text(encoding="utf-8").replace("\ntime_limit", "\npreload = [\"os; rm -rf\"]\ntime_limit", 1)
+    if "preload" not in text:
+        text = text.replace("\n[files]", "\npreload = [\"os; rm -rf\"]\n\n[files]", 1)
+    toml.write_text(text, encoding="utf-8")
+    problems = Course(root).problems()
+    assert any("'preload' must name modules" in p and "os; rm -rf" in p for p in problems), problems
+
+
 @pytest.mark.parametrize("ex", [pytest.param(ex, id=ex.id, marks=_marks(ex)) for ex in EXERCISES])
 def test_starter_fails_and_solution_passes(ex, shared_workspace, request):
     rep = curriculum.check_exercise(shared_workspace, ex, _server(request, ex))

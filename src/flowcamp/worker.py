@@ -34,8 +34,10 @@ from flowcamp.workspace import Workspace
 SERVICE = "check-worker"
 PRELOAD = "duckdb,prefect,prefect.cli,prefect.server.api.server"  # what the worker itself imports (the server's
 # modules too: it can fork the workspace's Prefect server ready-imported, see start_server)
-LEARNER_PRELOAD = "duckdb,prefect,prefect-worker"  # the learner parent it keeps ready (Prefect warmed up: a flow
-# check's learner processes start in milliseconds, and a deployment check's Prefect worker too)
+LEARNER_PRELOAD = "duckdb,prefect,prefect-worker,pydantic_settings,dotenv"  # the learner parent it keeps ready
+# (Prefect warmed up: a flow check's learner processes start in milliseconds, and a deployment check's Prefect
+# worker too). It must cover every exercise's own ``preload`` (tests/test_course.py), or that exercise's checks
+# start a learner parent of their own.
 # What a handed-over command (see flowcamp.launch) needs imported. Never flowcamp.cli or flowcamp.cli_common:
 # their consoles are made as they are imported, for the terminal they find, so the forked process imports
 # them once it holds the learner's terminal (30 ms).

@@ -94,6 +94,12 @@ def missing_file(ex: Exercise, folder: Path, name: str) -> str | None:
             "(your current files are backed up first).")
 
 
+def learner_preload(ex: Exercise, *kind_modules: str) -> dict[str, str]:
+    """The environment that tells the learner processes' warm parent what to import before it forks: what
+    learner files in this kind of exercise import, and what the exercise's ``preload`` adds."""
+    return {"FLOWCAMP_LEARNER_PRELOAD": ",".join(dict.fromkeys((*kind_modules, *ex.preload)))}
+
+
 def python_file_problem(path: Path) -> str | None:
     """A learner's .py file that Python cannot read: not UTF-8, a syntax error, null bytes."""
     name = path.name

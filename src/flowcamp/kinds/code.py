@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flowcamp.course import Exercise
 from flowcamp.harness import run_pytest_checks
-from flowcamp.kinds.base import Kind, python_file_problem
+from flowcamp.kinds.base import Kind, learner_preload, python_file_problem
 from flowcamp.results import Result
 from flowcamp.workspace import Workspace
 
@@ -19,5 +19,4 @@ class CodeKind(Kind):
         return python_file_problem(path) if path.suffix == ".py" else None
 
     def grade(self, ws: Workspace, ex: Exercise, server_url: str | None = None) -> Result:
-        # The learner processes' warm parent imports what learner files in this kind of exercise import.
-        return run_pytest_checks(ws, ex, extra_env={"FLOWCAMP_LEARNER_PRELOAD": "duckdb"})
+        return run_pytest_checks(ws, ex, extra_env=learner_preload(ex, "duckdb"))

@@ -10,7 +10,7 @@ import time
 from flowcamp import server, tidy
 from flowcamp.course import Exercise
 from flowcamp.harness import run_pytest_checks
-from flowcamp.kinds.base import Kind, python_file_problem
+from flowcamp.kinds.base import Kind, learner_preload, python_file_problem
 from flowcamp.results import Result, Status
 from flowcamp.workspace import Workspace
 
@@ -30,7 +30,7 @@ class PrefectKind(Kind):
                                                "`uv run flowcamp server start` starts it.")
         started = time.time()
         result = run_pytest_checks(ws, ex, extra_env={**server.client_env(ws, server_url),
-                                                       "FLOWCAMP_LEARNER_PRELOAD": "duckdb,prefect"})
+                                                       **learner_preload(ex, "duckdb", "prefect")})
         # Earlier checks' flow runs go, in the background: this check's stay until the next one.
         tidy.in_background(f"{server_url}/api", started, ws.state_dir / "tidy.log", ws.state_dir)
         return result
