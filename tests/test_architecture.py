@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flowcamp"
 # Lowest first. A module may import only from its own layer or lower ones (and, inside a package, itself).
 LAYERS = [
     {"results", "anatomy", "proc", "prepare", "warehouse", "wire", "reaper", "redact", "explain",
-     "sandbox", "stamps", "places", "forking", "warmrun"},
+     "sandbox", "stamps", "places", "forking", "warmrun", "serverapp"},
     {"learnerhost"},
     {"course"},
     {"workspace"},

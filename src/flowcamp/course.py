@@ -109,9 +109,7 @@ class Exercise(_InModule):
     solution: str  # "files" (solutions/<path>/ holds the edit files) or "script" (solution.sh)
     path: str  # e.g. "02-python-scripts/01-environment-variables" (same under exercises/, solutions/, workspace)
     course_root: Path = field(compare=False, repr=False)
-    # Third-party modules the learner processes' warm parent imports before it forks, beyond its kind's own:
-    # what the learner's files import, so that each learner process does not import them again.
-    preload: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ()  # what the learner's files import: the learner processes' warm parent too
 
     @property
     def _key(self) -> str:
@@ -165,7 +163,6 @@ class Exercise(_InModule):
 
 
 _REQUIRED = [("id", str), ("title", str), ("kind", str), ("lesson", str), ("points", int)]
-_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _FILE_KEYS = {"edit", "repos", "course", "solution"}
 
 
@@ -216,9 +213,8 @@ def _load_exercise(toml_path: Path, course_root: Path) -> tuple[Exercise | None,
     if solution not in SOLUTION_ROLES:
         problems.append(f"'files.solution' must be one of {', '.join(SOLUTION_ROLES)}")
     preload = _string_list(data.get("preload", []), "preload", problems)
-    bad = [m for m in preload if not _MODULE_RE.match(m)]
-    if bad:
-        problems.append(f"'preload' must name modules, like 'pydantic_settings'; not {bad}")
+    if not all(part.isidentifier() for m in preload for part in m.split(".")):
+        problems.append(f"'preload' must name modules, like 'pydantic_settings'; not {preload}")
     if problems:
         return None, problems
     return Exercise(id=data["id"], title=data["title"], kind=data["kind"], lesson=data["lesson"],

@@ -196,14 +196,15 @@ class Host:
         return SettingsContext(profile=context.profile, settings=self._settings[1])
 
     def op_run_flow(self, ref: str, params: dict, tag: str = "", name: str = "") -> dict:
-        from prefect import tags
-
         flow = self.resolve(ref)
         if name:  # a check's run, named so the learner tells it from their own in the web UI
             flow = flow.with_options(flow_run_name=name)
-        with self._run_settings(), tags(*filter(None, [tag])):
+        with self._run_settings():
             state = flow(**{k: wire.decode(v) for k, v in params.items()}, return_state=True)
-        out = {"flow_run_id": str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None,
+            run_id = state.state_details.flow_run_id
+            if tag and run_id:
+                _tag_flow_run(run_id, tag)
+        out = {"flow_run_id": str(run_id) if run_id else None,
                "state_type": state.type.value, "state_name": state.name, "error": ""}
         if not state.is_completed():
             try:
@@ -244,6 +245,20 @@ class Host:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+
+
+def _tag_flow_run(flow_run_id, tag: str) -> None:
+    """Tag a check's flow run once it has ended, not with ``prefect.tags`` around it: every task run would
+    carry the tag too, and Prefect asks the server for each tagged task whether the tag's concurrency limit
+    lets it start (one more write to the server's SQLite database per task, colliding with the other runs'
+    writes). A run that never ends keeps its name, ``check-...``."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(flow_run_id, tags=[tag])  # a run started by a call has no tags of its own
+    except Exception:  # noqa: BLE001 - the tag only helps people find the run; the check needs it not
+        pass
 
 
 def main(req_fd: int, resp_fd: int, learner_dir: str) -> None:

@@ -242,7 +242,7 @@ def _start_locked(ws: Workspace, on_wait: Callable[[float], None] | None, port: 
                             if marker is not None and marker.exists() else {}))
     cli_args = ["server", "start", "--host", "127.0.0.1", "--port", str(port), "--keep-alive-timeout", str(KEEP_ALIVE)]
     child = _fast_start(ws, cli_args, env, home) or proc.start_detached(
-        proc.python_code("from prefect.cli import app\nsys.exit(app())\n") + cli_args, env=env, log=_log_file(ws),
+        proc.python_code("from flowcamp.serverapp import main\nsys.exit(main())\n") + cli_args, env=env, log=_log_file(ws),
         cwd=home)
     services.register_service(ws, SERVER, child.pid)
     _write_state(ws, port=port, url=url, started=time.time(), note=None)

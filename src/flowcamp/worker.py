@@ -417,8 +417,10 @@ def _fork_server(request: dict, conn: socket.socket, srv: socket.socket, zygote)
             os.dup2(out, 2)
             os.closerange(3, 65536)  # the worker's socket, its learner parent's, this request's
             sys.argv = ["prefect", *request["args"]]
+            from flowcamp import serverapp
             from prefect.cli import app
 
+            serverapp.install()  # 503 answers say when to try again (see flowcamp.serverapp)
             code = app()
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 1
