@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 RENDEZVOUS_SECONDS = 5.0
-CHECK_PAUSE_SECONDS = 0.2  # under the checks, a step before others takes a moment, so order shows
+CHECK_PAUSE_SECONDS = 0.1  # under the checks, a step before others takes a moment, so order shows
 _WRITING = threading.Lock()  # one step at a time writes to the warehouse, even when steps run together
 
 

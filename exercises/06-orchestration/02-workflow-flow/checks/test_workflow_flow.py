@@ -121,7 +121,8 @@ def _run_all(learner, warehouse, tmp_path) -> None:
         def run(scenario):
             try:
                 with requests_env(plans[scenario][4]):
-                    answers[scenario] = _run_flow(learner, flows[scenario], warehouse=str(plans[scenario][1]))
+                    report = _run_flow(learner, flows[scenario], warehouse=str(plans[scenario][1]))
+                answers[scenario] = (report, report.logs())  # read here: the three runs' reads overlap too
             except BaseException as e:  # noqa: BLE001 - given to every check that reads this run
                 answers[scenario] = e
 
@@ -131,12 +132,13 @@ def _run_all(learner, warehouse, tmp_path) -> None:
         for t in threads:
             t.join()
     for scenario, (home, given, env_warehouse, rendezvous, env) in plans.items():
-        report = answers.get(scenario, AssertionError("The flow run did not end."))
-        if isinstance(report, BaseException):
-            _OUTCOMES[scenario] = report
+        answer = answers.get(scenario, AssertionError("The flow run did not end."))
+        if isinstance(answer, BaseException):
+            _OUTCOMES[scenario] = answer
             continue
+        report, logs = answer
         out = Outcome(report, given, env_warehouse, rendezvous, task_runs={str(tr.id): tr for tr in report.task_runs})
-        for line in report.logs():
+        for line in logs:
             m = STEP_LINE.match(line.message or "")
             if m:
                 where = str(line.task_run_id) if line.task_run_id else None
