@@ -337,7 +337,7 @@ def measure(site: Path, uri: str, width: int) -> dict:
     return json.loads(html_lib.unescape(m.group(1)))
 
 
-BENCHMARKS = ["benchmarks/checks.md", "benchmarks/warehouse.md"]
+BENCHMARKS = ["benchmarks/checks.md", "benchmarks/dev-check.md", "benchmarks/warehouse.md"]
 
 
 @needs_browser

@@ -95,6 +95,10 @@ def base_env(ws: Workspace) -> dict[str, str]:
         # server's CPU per flow check, and the course uses none. Setting the variable yourself turns them on.
         "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": os.environ.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED",
                                                                    "false"),
+        # The server stores events in batches of 20, or every 5 s: a check that reads a run's events (a secret
+        # must be in none) waited up to 5 s for a run's last few. Every 0.5 s; nothing is written when none wait.
+        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": os.environ.get(
+            "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL", "0.5"),
     }
 
 
