@@ -55,19 +55,20 @@ def test_the_warm_workers_learner_parent_covers_every_exercises_preload():
         assert parent.covers(learner_preload(ex, "duckdb")["FLOWCAMP_LEARNER_PRELOAD"]), ex.id
 
 
-def test_exercise_toml_preload_must_name_modules(tmp_path):
+@pytest.mark.parametrize("bad", ["os; rm -rf", "flowcamp.checks.prefect"])  # flowcamp's own: check code in the parent
+def test_exercise_toml_preload_must_name_modules(tmp_path, bad):
     import shutil
 
     root = tmp_path / "course"
     src = EXERCISES[0].source_dir
     shutil.copytree(src, root / "exercises" / EXERCISES[0].path)
     toml = root / "exercises" / EXERCISES[0].path / "exercise.toml"
-    text = toml.read_text(encoding="utf-8").replace("\ntime_limit", "\npreload = [\"os; rm -rf\"]\ntime_limit", 1)
+    text = toml.read_text(encoding="utf-8").replace("\ntime_limit", f"\npreload = [\"{bad}\"]\ntime_limit", 1)
     if "preload" not in text:
-        text = text.replace("\n[files]", "\npreload = [\"os; rm -rf\"]\n\n[files]", 1)
+        text = text.replace("\n[files]", f"\npreload = [\"{bad}\"]\n\n[files]", 1)
     toml.write_text(text, encoding="utf-8")
     problems = Course(root).problems()
-    assert any("'preload' must name modules" in p and "os; rm -rf" in p for p in problems), problems
+    assert any("'preload' must name modules" in p and bad in p for p in problems), problems
 
 
 @pytest.mark.parametrize("ex", [pytest.param(ex, id=ex.id, marks=_marks(ex)) for ex in EXERCISES])

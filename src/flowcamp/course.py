@@ -213,8 +213,8 @@ def _load_exercise(toml_path: Path, course_root: Path) -> tuple[Exercise | None,
     if solution not in SOLUTION_ROLES:
         problems.append(f"'files.solution' must be one of {', '.join(SOLUTION_ROLES)}")
     preload = _string_list(data.get("preload", []), "preload", problems)
-    if not all(part.isidentifier() for m in preload for part in m.split(".")):
-        problems.append(f"'preload' must name modules, like 'pydantic_settings'; not {preload}")
+    if not all(p.isidentifier() for m in preload for p in m.split(".")) or any(m.startswith("flowcamp") for m in preload):
+        problems.append(f"'preload' must name modules, like 'pydantic_settings' (never flowcamp's own); not {preload}")
     if problems:
         return None, problems
     return Exercise(id=data["id"], title=data["title"], kind=data["kind"], lesson=data["lesson"],
